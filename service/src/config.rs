@@ -3,7 +3,9 @@
 //! An override names a key path with `__` between levels: `IOCFLOW_KAFKA__BOOTSTRAP_SERVERS`
 //! sets `kafka.bootstrap_servers`. Values are read as TOML scalars when they parse as one
 //! (`true`, `42`) and as strings otherwise. `IOCFLOW_CONFIG` (the file path) and `IOCFLOW_LOG`
-//! (the log filter) are not overrides. Config structs deny unknown fields, so a misspelt key in
+//! (the log filter) are not overrides, and neither is any `IOCFLOW_SECRET_*` variable: that
+//! prefix is where secrets live (API keys named by a spec's `auth.secret_env`, the platform token),
+//! and a config file only ever names them. Config structs deny unknown fields, so a misspelt key in
 //! the file or the environment stops start-up with the full key path in the message.
 
 use std::path::{Path, PathBuf};
@@ -14,6 +16,8 @@ use serde::de::DeserializeOwned;
 pub const ENV_PREFIX: &str = "IOCFLOW_";
 /// Variables with the prefix that are not config overrides.
 const RESERVED: &[&str] = &["IOCFLOW_CONFIG", "IOCFLOW_LOG", "IOCFLOW_LOG_FORMAT"];
+/// Environment variables holding secrets; never read as overrides.
+pub const SECRET_PREFIX: &str = "IOCFLOW_SECRET_";
 
 /// Why a configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +74,11 @@ pub fn load<T: DeserializeOwned>(
 
     let mut overrides: Vec<(String, String)> = env
         .into_iter()
-        .filter(|(k, _)| k.starts_with(ENV_PREFIX) && !RESERVED.contains(&k.as_str()))
+        .filter(|(k, _)| {
+            k.starts_with(ENV_PREFIX)
+                && !k.starts_with(SECRET_PREFIX)
+                && !RESERVED.contains(&k.as_str())
+        })
         .collect();
     overrides.sort();
     for (name, value) in overrides {
@@ -174,6 +182,7 @@ mod tests {
                 ("IOCFLOW_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
                 ("IOCFLOW_BATCH_SIZE", "500"),
                 ("IOCFLOW_CONFIG", "/ignored"),
+                ("IOCFLOW_SECRET_URLHAUS_KEY", "not-an-override"),
                 ("HOME", "/root"),
             ]),
         )
