@@ -29,6 +29,11 @@ pub struct KafkaConfig {
     /// treated as secrets and never logged.
     #[serde(default)]
     pub properties: BTreeMap<String, Secret>,
+    /// librdkafka properties whose values come from environment variables, property name →
+    /// variable name (e.g. `"sasl.password" = "IOCFLOW_SECRET_KAFKA_PASSWORD"`), so passwords
+    /// can come from a Kubernetes Secret. A variable that is not set stops start-up.
+    #[serde(default)]
+    pub secret_properties: BTreeMap<String, String>,
     /// Topic names.
     #[serde(default)]
     pub topics: TopicNames,
@@ -90,10 +95,19 @@ impl KafkaConfig {
         c
     }
 
-    fn apply_passthrough(&self, c: &mut ClientConfig) {
+    fn apply_passthrough(&self, c: &mut ClientConfig) -> Result<(), KafkaError> {
         for (k, v) in &self.properties {
             c.set(k, v.expose());
         }
+        for (k, var) in &self.secret_properties {
+            let value = std::env::var(var).map_err(|_| {
+                KafkaError::ClientCreation(format!(
+                    "kafka.secret_properties.{k}: environment variable {var} is not set"
+                ))
+            })?;
+            c.set(k, value);
+        }
+        Ok(())
     }
 
     /// An idempotent producer (`acks=all`), with passthrough properties applied last.
@@ -107,7 +121,7 @@ impl KafkaConfig {
             .set("linger.ms", "5")
             .set("compression.type", "lz4")
             .set("message.timeout.ms", "120000");
-        self.apply_passthrough(&mut c);
+        self.apply_passthrough(&mut c)?;
         c.create()
     }
 
@@ -126,7 +140,7 @@ impl KafkaConfig {
             .set("session.timeout.ms", "10000")
             .set("heartbeat.interval.ms", "1000")
             .set("enable.partition.eof", "false");
-        self.apply_passthrough(&mut c);
+        self.apply_passthrough(&mut c)?;
         c.create()
     }
 }
