@@ -1,1 +1,2 @@
-//! Placeholder.
+//! The iocflow fetcher (library part of `iocflow-fetcher`).
+pub mod framing;
