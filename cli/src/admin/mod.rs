@@ -14,4 +14,6 @@ pub mod error;
 pub mod lag;
 pub mod output;
 pub mod replay;
+#[cfg(test)]
+mod testing;
 pub mod topics;
