@@ -162,6 +162,11 @@ impl Proc {
         &self.name
     }
 
+    /// `host:port` of the ops endpoint, if it has one.
+    pub fn ops_addr(&self) -> Option<&str> {
+        self.ops_addr.as_deref()
+    }
+
     /// The process id, while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
