@@ -1,0 +1,269 @@
+//! The submitter's consumer loop end to end on librdkafka's in-process mock cluster, against a
+//! test platform on 127.0.0.1:0: 20 encoded indicators and one undecodable record in, the
+//! platform rejects one indicator. Expected: 19 indicators received by the platform, two dead
+//! letters with their kind in the record and the headers, committed offset at the end of the
+//! partition.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use iocflow_schemas::{codec, DeadLetter, Indicator};
+use iocflow_service::kafka::{headers, KafkaConfig, TopicNames};
+use iocflow_service::ops::{Health, OpsConfig};
+use iocflow_submitter::config::{HttpSettings, Settings};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::FutureRecord;
+use rdkafka::util::Timeout;
+use rdkafka::{Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+const BAD_VALUE: &str = "d7.example";
+
+fn indicator(value: &str) -> Indicator {
+    Indicator {
+        id: format!("indicator--{value}"),
+        kind: "domain".into(),
+        value: value.into(),
+        port: None,
+        source: "mocksource".into(),
+        source_ref: None,
+        first_seen_ms: None,
+        last_seen_ms: None,
+        confidence: Some(50),
+        tlp: "clear".into(),
+        tags: vec!["t".into()],
+        threat_types: vec![],
+        malware_families: vec![],
+        fetch_id: "f".into(),
+        raw_topic: "iocflow.raw".into(),
+        raw_partition: 0,
+        raw_offset: 0,
+        normalized_at_ms: 0,
+        valid_until_ms: None,
+        references: vec![],
+    }
+}
+
+/// A platform that accepts everything except [`BAD_VALUE`], which it lists as rejected.
+async fn spawn_platform() -> (Url, Arc<Mutex<Vec<String>>>) {
+    async fn handle(State(seen): State<Arc<Mutex<Vec<String>>>>, body: String) -> Response {
+        let parsed: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        let mut rejected = Vec::new();
+        for item in parsed["indicators"].as_array().cloned().unwrap_or_default() {
+            let value = item["value"].as_str().unwrap_or_default().to_string();
+            if value == BAD_VALUE {
+                rejected.push(serde_json::json!({"id": item["id"], "reason": "not allowed"}));
+            } else {
+                seen.lock().unwrap().push(value);
+            }
+        }
+        (
+            StatusCode::OK,
+            serde_json::json!({ "rejected": rejected }).to_string(),
+        )
+            .into_response()
+    }
+
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let app = Router::new()
+        .route("/indicators", post(handle))
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (
+        Url::parse(&format!("http://{addr}/indicators")).unwrap(),
+        seen,
+    )
+}
+
+async fn wait_for(what: &str, deadline: Duration, mut done: impl FnMut() -> bool) {
+    let until = Instant::now() + deadline;
+    while !done() {
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn header_map(m: &impl Message) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if let Some(h) = m.headers() {
+        for header in h.iter() {
+            let value = header
+                .value
+                .map(|v| String::from_utf8_lossy(v).to_string())
+                .unwrap_or_default();
+            out.insert(header.key.to_string(), value);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loop_submits_dead_letters_and_commits_to_the_end() {
+    let cluster = MockCluster::new(1).unwrap();
+    let topics = TopicNames::default();
+    cluster.create_topic(&topics.indicators, 1, 1).unwrap();
+    cluster.create_topic(&topics.dlq_submit, 1, 1).unwrap();
+    let kafka = KafkaConfig {
+        bootstrap_servers: cluster.bootstrap_servers(),
+        properties: BTreeMap::new(),
+        secret_properties: BTreeMap::new(),
+        topics: topics.clone(),
+    };
+
+    // 20 indicators and one record that is not Avro.
+    let producer = kafka.producer("test-producer").unwrap();
+    let mut payloads: Vec<(String, Vec<u8>)> = (0..20)
+        .map(|i| {
+            let ind = indicator(&format!("d{i}.example"));
+            (ind.id.clone(), codec().encode(&ind).unwrap())
+        })
+        .collect();
+    payloads.insert(11, ("garbage".into(), b"{not avro}".to_vec()));
+    for (key, payload) in &payloads {
+        producer
+            .send(
+                FutureRecord::to(&topics.indicators)
+                    .key(key)
+                    .payload(payload),
+                Timeout::After(Duration::from_secs(5)),
+            )
+            .await
+            .unwrap();
+    }
+
+    let (url, seen) = spawn_platform().await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        kafka: kafka.clone(),
+        ops: OpsConfig::default(),
+        group_id: "submitter-mock-test".into(),
+        batch_size: 8,
+        batch_timeout: Duration::from_millis(100),
+        drain_timeout: Duration::from_secs(10),
+        http: Some(HttpSettings {
+            url,
+            token: None,
+            timeout: Duration::from_secs(5),
+            max_attempts: 0,
+            min_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(100),
+        }),
+        file_dir: Some(PathBuf::from(dir.path())),
+    };
+    let shutdown = CancellationToken::new();
+    let health = Health::new();
+    let running = tokio::spawn(iocflow_submitter::run(
+        settings,
+        health.clone(),
+        shutdown.clone(),
+    ));
+
+    // The platform receives the 19 good indicators.
+    wait_for(
+        "19 indicators at the platform",
+        Duration::from_secs(60),
+        || seen.lock().unwrap().len() >= 19,
+    )
+    .await;
+    assert!(health.is_ready());
+
+    // Two dead letters: the rejected indicator and the undecodable record.
+    let dlq: BaseConsumer = kafka
+        .client_config("dlq-reader")
+        .set("group.id", "dlq-reader")
+        .set("enable.partition.eof", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(&topics.dlq_submit, 0, Offset::Beginning)
+        .unwrap();
+    dlq.assign(&tpl).unwrap();
+    let mut letters = Vec::new();
+    let until = Instant::now() + Duration::from_secs(30);
+    while letters.len() < 2 && Instant::now() < until {
+        if let Some(Ok(m)) = dlq.poll(Duration::from_millis(100)) {
+            let letter: DeadLetter = codec().decode(m.payload().unwrap()).unwrap();
+            letters.push((letter, header_map(&m)));
+        }
+    }
+    assert_eq!(letters.len(), 2, "dead letters: {letters:?}");
+    letters.sort_by_key(|(l, _)| l.original_offset);
+
+    let (undecodable, h0) = &letters[1];
+    assert_eq!(undecodable.original_offset, 11);
+    assert_eq!(undecodable.error_kind, "undecodable");
+    assert_eq!(undecodable.source, "unknown");
+    assert_eq!(undecodable.original_value, b"{not avro}".to_vec());
+    assert_eq!(h0[headers::ERROR_KIND], "undecodable");
+
+    let (rejected, h1) = &letters[0];
+    assert_eq!(rejected.stage, "submit");
+    assert_eq!(rejected.error_kind, "rejected");
+    assert_eq!(rejected.source, "mocksource");
+    assert!(rejected.error_message.contains("not allowed"));
+    assert_eq!(rejected.original_topic, topics.indicators);
+    assert_eq!(rejected.original_offset, 7);
+    let original: Indicator = codec().decode(&rejected.original_value).unwrap();
+    assert_eq!(original.value, BAD_VALUE);
+    assert_eq!(h1[headers::STAGE], "submit");
+    assert_eq!(h1[headers::SOURCE], "mocksource");
+    assert_eq!(h1[headers::ERROR_KIND], "rejected");
+    assert_eq!(h1[headers::ORIGINAL_TOPIC], topics.indicators);
+    assert_eq!(h1[headers::ORIGINAL_PARTITION], "0");
+    assert_eq!(h1[headers::ORIGINAL_OFFSET], "7");
+
+    // Drain, then the committed offset is the end of the partition.
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let reader: BaseConsumer = kafka
+        .client_config("offset-reader")
+        .set("group.id", "submitter-mock-test")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(&topics.indicators, 0);
+    let committed = reader
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .unwrap();
+    let offset = committed
+        .find_partition(&topics.indicators, 0)
+        .unwrap()
+        .offset();
+    assert_eq!(offset, Offset::Offset(21));
+
+    let mut accepted = seen.lock().unwrap().clone();
+    accepted.sort();
+    accepted.dedup();
+    assert_eq!(accepted.len(), 19);
+    assert!(!accepted.contains(&BAD_VALUE.to_string()));
+
+    // The file sink wrote every indicator it accepted (all 20, the platform's rejection is
+    // the HTTP sink's alone).
+    let file = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let lines = std::fs::read_to_string(file).unwrap();
+    assert_eq!(lines.lines().count(), 20);
+}
