@@ -169,7 +169,9 @@ impl Tansu {
             .try_clone()
             .map_err(HarnessError::io("open the broker log"))?;
         let url = format!("tcp://127.0.0.1:{}", self.port);
-        let storage = format!("sqlite://{}", self.db_path().display());
+        // Tansu reads the path of a `sqlite://` URL relative to its working directory (even
+        // `sqlite:///tmp/x.db`), so it runs inside the temporary directory with a relative name.
+        let storage = "sqlite://tansu.db";
         let child = Command::new(&self.bin)
             .arg("broker")
             .arg("--listener-url")
@@ -177,7 +179,8 @@ impl Tansu {
             .arg("--advertised-listener-url")
             .arg(&url)
             .arg("--storage-engine")
-            .arg(&storage)
+            .arg(storage)
+            .current_dir(self.dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log_err))
