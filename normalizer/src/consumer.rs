@@ -1,0 +1,444 @@
+//! The stage loop: raw topic in, indicators and dead letters out, offsets stored only after the
+//! output is acknowledged.
+//!
+//! Each round:
+//! 1. collect a batch from the `StreamConsumer` (up to `batch_size` records, or what arrived
+//!    within `batch_timeout_ms` of the first one);
+//! 2. normalize it on `spawn_blocking` (CPU work off the async runtime), each record inside
+//!    `catch_unwind` so a panic dead-letters that record (kind `panic`) instead of the batch;
+//! 3. produce every indicator (keyed by id) and dead letter, and await every delivery; a failed
+//!    delivery is retried with exponential backoff, never skipped;
+//! 4. store the next offset of every partition in the batch; the consumer's auto-commit then
+//!    commits it.
+//!
+//! Keeping the consumer polled: while step 2-3 runs, the loop keeps driving the consumer stream
+//! and holds what arrives as the start of the next batch (at most `batch_size` records; once
+//! that is full the stream is left alone until the batch is done). So a slow broker delays the
+//! poll by at most one batch's delivery time; if deliveries keep failing for longer than
+//! `max.poll.interval.ms` (librdkafka default 300 s), the member leaves the group and the
+//! partitions are re-read elsewhere from the last stored offsets: duplicates, never loss.
+//!
+//! Shutdown: when `shutdown` is cancelled, no new batch starts; the batch in flight finishes,
+//! its offsets are stored, stored offsets are committed, and [`run`] returns. Deliveries still
+//! failing when `drain_timeout_ms` has passed are abandoned without storing their offsets.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use futures::StreamExt;
+use iocflow_schemas::{codec, RawRecord};
+use iocflow_service::kafka::{commit_stored, store_offsets, KafkaConfig};
+use iocflow_service::ops::Health;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::dead_letters::{self, to_kafka_headers};
+use crate::error::{ErrorKind, StageError};
+use crate::events::{Events, Tally, UNKNOWN_SOURCE};
+use crate::lag::report_lag;
+use crate::{normalize, Catalog, Normalized, Origin};
+
+/// Client id of the normalizer's Kafka clients.
+const CLIENT_ID: &str = "iocflow-normalizer";
+/// How long one produce may wait for room in the producer queue before it counts as failed.
+const QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Liveness beat while idle.
+const IDLE_BEAT: Duration = Duration::from_secs(1);
+
+/// Which output topic a record goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Indicators,
+    DeadLetters,
+}
+
+/// One record to produce.
+#[derive(Debug)]
+struct Output {
+    target: Target,
+    key: Option<Vec<u8>>,
+    payload: Vec<u8>,
+    headers: Vec<(&'static str, String)>,
+}
+
+/// The normalized batch: what to produce, what to count, which offsets to store.
+#[derive(Debug, Default)]
+struct Processed {
+    outputs: Vec<Output>,
+    tally: Tally,
+    next_offsets: std::collections::BTreeMap<(String, i32), i64>,
+}
+
+/// Runs the stage until `shutdown` is cancelled and the drain is done.
+///
+/// # Errors
+/// [`StageError::Kafka`] when the clients cannot be created or the subscription fails.
+pub async fn run(
+    settings: Settings,
+    kafka: KafkaConfig,
+    catalog: Arc<Catalog>,
+    health: Arc<Health>,
+    shutdown: CancellationToken,
+) -> Result<(), StageError> {
+    let events = Arc::new(Events::new());
+
+    // Clients, subscription, readiness.
+    let consumer: Arc<StreamConsumer> = Arc::new(
+        kafka
+            .consumer(&settings.group_id, CLIENT_ID)
+            .map_err(|e| StageError::kafka("create consumer", e))?,
+    );
+    let producer = kafka
+        .producer(CLIENT_ID)
+        .map_err(|e| StageError::kafka("create producer", e))?;
+    consumer
+        .subscribe(&[kafka.topics.raw.as_str()])
+        .map_err(|e| StageError::kafka("subscribe", e))?;
+    health.set_ready(true);
+    events.started(&settings.group_id, &kafka.topics.raw, catalog.len());
+
+    // Background lag gauge, and the hard deadline of the drain.
+    let background = CancellationToken::new();
+    let _stop_background = background.clone().drop_guard();
+    tokio::spawn(report_lag(
+        Arc::clone(&consumer),
+        settings.group_id.clone(),
+        background.clone(),
+    ));
+    let hard_stop = CancellationToken::new();
+    {
+        let (shutdown, hard_stop, background) =
+            (shutdown.clone(), hard_stop.clone(), background.clone());
+        let drain = settings.drain_timeout.mul_f64(0.8);
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = background.cancelled() => {}
+                _ = async { shutdown.cancelled().await; tokio::time::sleep(drain).await } => {
+                    hard_stop.cancel();
+                }
+            }
+        });
+    }
+
+    let outputs = Producer {
+        producer,
+        indicators_topic: kafka.topics.indicators.clone(),
+        dlq_topic: kafka.topics.dlq_normalize.clone(),
+        events: Arc::clone(&events),
+        hard_stop,
+    };
+    let mut stream = consumer.stream();
+    let mut carry: Vec<OwnedMessage> = Vec::new();
+
+    while !shutdown.is_cancelled() {
+        health.beat();
+
+        // 1. Collect a batch.
+        let batch = collect_batch(
+            &mut stream,
+            &mut carry,
+            &settings,
+            &shutdown,
+            &health,
+            &events,
+        )
+        .await;
+        if batch.is_empty() {
+            continue;
+        }
+
+        // 2-3. Normalize and deliver, driving the stream meanwhile.
+        let records = batch.len();
+        let work = process_batch(batch, Arc::clone(&catalog), &outputs);
+        tokio::pin!(work);
+        let processed = loop {
+            tokio::select! {
+                biased;
+                done = &mut work => break done,
+                next = stream.next(), if carry.len() < settings.batch_size => match next {
+                    Some(Ok(m)) => carry.push(m.detach()),
+                    Some(Err(e)) => events.consumer_error(&e),
+                    None => {}
+                },
+            }
+        };
+
+        // 4. Store offsets only for an acknowledged batch.
+        match processed {
+            Some(p) => {
+                if let Err(e) = store_offsets(consumer.as_ref(), &p.next_offsets) {
+                    events.offsets_not_stored(&e);
+                }
+                events.batch_delivered(&p.tally);
+            }
+            None => events.batch_abandoned(records),
+        }
+    }
+
+    // Drain: commit what was stored.
+    drop(stream);
+    health.set_ready(false);
+    let c = Arc::clone(&consumer);
+    let commit = tokio::task::spawn_blocking(move || commit_stored(c.as_ref())).await;
+    match commit {
+        Ok(result) => events.drained(result.as_ref().map(|_| ())),
+        Err(_) => events.drained(Ok(())),
+    }
+    Ok(())
+}
+
+/// Waits for the first record (beating liveness while idle), then fills the batch until it is
+/// full or `batch_timeout` has passed. Returns an empty batch on shutdown: records read but not
+/// processed have no stored offset and are read again later.
+async fn collect_batch<'c, S>(
+    stream: &mut S,
+    carry: &mut Vec<OwnedMessage>,
+    settings: &Settings,
+    shutdown: &CancellationToken,
+    health: &Health,
+    events: &Events,
+) -> Vec<OwnedMessage>
+where
+    S: futures::Stream<Item = rdkafka::error::KafkaResult<rdkafka::message::BorrowedMessage<'c>>>
+        + Unpin,
+{
+    let mut batch = std::mem::take(carry);
+    let mut deadline = (!batch.is_empty()).then(|| Instant::now() + settings.batch_timeout);
+    while batch.len() < settings.batch_size {
+        let wait_until = deadline.unwrap_or_else(|| Instant::now() + IDLE_BEAT);
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return Vec::new(),
+            next = stream.next() => match next {
+                Some(Ok(m)) => {
+                    batch.push(m.detach());
+                    if deadline.is_none() {
+                        deadline = Some(Instant::now() + settings.batch_timeout);
+                    }
+                }
+                Some(Err(e)) => events.consumer_error(&e),
+                None => break,
+            },
+            _ = tokio::time::sleep_until(wait_until) => {
+                if deadline.is_some() {
+                    break;
+                }
+                health.beat();
+            }
+        }
+    }
+    batch
+}
+
+/// Normalizes a batch off the runtime, then delivers it. `None` when the drain deadline passed
+/// before every delivery was acknowledged.
+async fn process_batch(
+    batch: Vec<OwnedMessage>,
+    catalog: Arc<Catalog>,
+    producer: &Producer,
+) -> Option<Processed> {
+    let now = now_ms();
+    let processed = tokio::task::spawn_blocking(move || normalize_batch(&batch, &catalog, now))
+        .await
+        .ok()?;
+
+    let deliveries = processed.outputs.iter().map(|o| producer.deliver(o));
+    let results = futures::future::join_all(deliveries).await;
+    results.iter().all(|ok| *ok).then_some(processed)
+}
+
+/// Normalizes every record of a batch; never fails, every record ends as an output or a skip.
+fn normalize_batch(batch: &[OwnedMessage], catalog: &Catalog, now_ms: i64) -> Processed {
+    let mut p = Processed::default();
+    for msg in batch {
+        let origin = Origin {
+            topic: msg.topic().to_owned(),
+            partition: msg.partition(),
+            offset: msg.offset(),
+        };
+        let next = p
+            .next_offsets
+            .entry((origin.topic.clone(), origin.partition))
+            .or_insert(0);
+        *next = (*next).max(origin.offset + 1);
+
+        let payload = msg.payload().unwrap_or_default();
+        let outcome = guarded(|| normalize_payload(payload, catalog, &origin, now_ms));
+        let (label, source, result) = match outcome {
+            Ok(r) => r,
+            Err(panic) => (
+                UNKNOWN_SOURCE.to_owned(),
+                UNKNOWN_SOURCE.to_owned(),
+                Err((ErrorKind::Panic, format!("normalizing panicked: {panic}"))),
+            ),
+        };
+        match result {
+            Ok(Normalized::Indicator(indicator)) => match codec().encode(&indicator) {
+                Ok(bytes) => {
+                    p.tally.normalized(&label);
+                    p.outputs.push(Output {
+                        target: Target::Indicators,
+                        key: Some(indicator.id.into_bytes()),
+                        payload: bytes,
+                        headers: Vec::new(),
+                    });
+                }
+                Err(e) => dead_letter(
+                    &mut p,
+                    msg,
+                    (&label, &source),
+                    ErrorKind::SchemaMismatch,
+                    &format!("indicator does not fit its schema: {e}"),
+                    &origin,
+                    now_ms,
+                ),
+            },
+            Ok(Normalized::Skipped { .. }) => p.tally.skipped(&label),
+            Err((kind, message)) => dead_letter(
+                &mut p,
+                msg,
+                (&label, &source),
+                kind,
+                &message,
+                &origin,
+                now_ms,
+            ),
+        }
+    }
+    p
+}
+
+/// Result of one record: metric label, source name for the dead letter, and the outcome.
+type RecordResult = (String, String, Result<Normalized, (ErrorKind, String)>);
+
+/// Decodes and normalizes one raw record's bytes.
+fn normalize_payload(payload: &[u8], catalog: &Catalog, origin: &Origin, now: i64) -> RecordResult {
+    let raw: RawRecord = match codec().decode(payload) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let kind = ErrorKind::from_codec(&e);
+            let unknown = UNKNOWN_SOURCE.to_owned();
+            return (
+                unknown.clone(),
+                unknown,
+                Err((kind, format!("raw record: {e}"))),
+            );
+        }
+    };
+    let Some((name, spec)) = catalog.get_entry(&raw.source) else {
+        let message = "unknown source".to_owned();
+        return (
+            UNKNOWN_SOURCE.to_owned(),
+            raw.source,
+            Err((ErrorKind::SchemaMismatch, message)),
+        );
+    };
+    let result = normalize(spec, &raw, origin, now).map_err(|e| (e.kind, e.message));
+    (name.to_owned(), raw.source, result)
+}
+
+fn dead_letter(
+    p: &mut Processed,
+    msg: &OwnedMessage,
+    (label, source): (&str, &str),
+    kind: ErrorKind,
+    message: &str,
+    origin: &Origin,
+    now_ms: i64,
+) {
+    let value = msg.payload().unwrap_or_default();
+    match dead_letters::build(source, kind, message, origin, msg.key(), value, now_ms) {
+        Ok(out) => {
+            p.tally.dead_lettered(label, kind, message, origin);
+            p.outputs.push(Output {
+                target: Target::DeadLetters,
+                key: out.key,
+                payload: out.payload,
+                headers: out.headers,
+            });
+        }
+        Err(e) => {
+            // Limitation: a dead letter that cannot be encoded has nowhere to go; it is counted
+            // and logged as a dead letter, and its offset is still stored.
+            let why = format!("{message}; the dead letter itself failed to encode: {e}");
+            p.tally.dead_lettered(label, kind, &why, origin);
+        }
+    }
+}
+
+/// Runs `f`, turning a panic into its message.
+fn guarded<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|panic| {
+        panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic payload".to_owned())
+    })
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// The output side: produces records and retries until acknowledged or the drain deadline.
+struct Producer {
+    producer: FutureProducer,
+    indicators_topic: String,
+    dlq_topic: String,
+    events: Arc<Events>,
+    hard_stop: CancellationToken,
+}
+
+impl Producer {
+    /// Produces `out` until the broker acknowledges it; `false` only when the drain deadline
+    /// passed first.
+    async fn deliver(&self, out: &Output) -> bool {
+        let topic = match out.target {
+            Target::Indicators => self.indicators_topic.as_str(),
+            Target::DeadLetters => self.dlq_topic.as_str(),
+        };
+        let mut backoff = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(100))
+            .with_max_delay(Duration::from_secs(10))
+            .without_max_times()
+            .with_jitter()
+            .build();
+        loop {
+            let mut record = FutureRecord::to(topic).payload(&out.payload);
+            if let Some(key) = &out.key {
+                record = record.key(key);
+            }
+            if !out.headers.is_empty() {
+                record = record.headers(to_kafka_headers(&out.headers));
+            }
+            let sent = tokio::select! {
+                r = self.producer.send(record, Timeout::After(QUEUE_TIMEOUT)) => r,
+                _ = self.hard_stop.cancelled() => return false,
+            };
+            let error = match sent {
+                Ok(_) => return true,
+                Err((error, _)) => error,
+            };
+            self.events.delivery_failed(topic, &error);
+            let delay = backoff.next().unwrap_or(Duration::from_secs(10));
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = self.hard_stop.cancelled() => return false,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,87 @@
+//! Times read from fields, per `TimeField.format`: `rfc3339`, `unix_secs`, `unix_ms`, or a
+//! chrono format string read as UTC. A format without a time of day (such as `%Y-%m-%d`) gives
+//! midnight UTC of that day.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+
+use crate::error::{ErrorKind, NormalizeError};
+
+/// Parses `text` with `format` into milliseconds since the Unix epoch.
+///
+/// # Errors
+/// `invalid_value` naming the field when the text does not match the format.
+pub fn parse_time_ms(field: &str, format: &str, text: &str) -> Result<i64, NormalizeError> {
+    let text = text.trim();
+    let parsed = match format {
+        "rfc3339" => DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|t| t.timestamp_millis()),
+        "unix_secs" => parse_number(text).and_then(|secs| secs.checked_mul(1000)),
+        "unix_ms" => parse_number(text),
+        chrono_format => match NaiveDateTime::parse_from_str(text, chrono_format) {
+            Ok(t) => Some(t.and_utc().timestamp_millis()),
+            Err(_) => NaiveDate::parse_from_str(text, chrono_format)
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc().timestamp_millis()),
+        },
+    };
+    parsed.ok_or_else(|| {
+        NormalizeError::new(
+            ErrorKind::InvalidValue,
+            format!(
+                "field {field}: {:?} does not match time format {format:?}",
+                crate::canonical::ip::truncate(text)
+            ),
+        )
+    })
+}
+
+/// An integer, also when written as a float with no fraction (`1714564800.0`).
+fn parse_number(text: &str) -> Option<i64> {
+    if let Ok(n) = text.parse::<i64>() {
+        return Some(n);
+    }
+    let f = text.parse::<f64>().ok()?;
+    (f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // 2024-05-01T11:58:05Z
+    const T: i64 = 1_714_564_685_000;
+
+    #[test]
+    fn every_format() {
+        assert_eq!(
+            parse_time_ms("f", "%Y-%m-%d %H:%M:%S", "2024-05-01 11:58:05").unwrap(),
+            T
+        );
+        assert_eq!(
+            parse_time_ms("f", "rfc3339", "2024-05-01T13:58:05+02:00").unwrap(),
+            T
+        );
+        assert_eq!(parse_time_ms("f", "unix_secs", "1714564685").unwrap(), T);
+        assert_eq!(parse_time_ms("f", "unix_ms", "1714564685000").unwrap(), T);
+        assert_eq!(parse_time_ms("f", "unix_secs", "1714564685.0").unwrap(), T);
+    }
+
+    #[test]
+    fn date_only_is_midnight_utc() {
+        assert_eq!(
+            parse_time_ms("f", "%Y-%m-%d", "2024-05-01").unwrap(),
+            1_714_521_600_000
+        );
+    }
+
+    #[test]
+    fn mismatches_are_invalid_values_naming_the_field() {
+        let err = parse_time_ms("last_online", "%Y-%m-%d", "yesterday").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidValue);
+        assert!(err.message.contains("last_online"), "{}", err.message);
+        assert!(parse_time_ms("f", "rfc3339", "2024-05-01").is_err());
+        assert!(parse_time_ms("f", "unix_secs", "soon").is_err());
+    }
+}
