@@ -118,13 +118,21 @@ pub fn group_consumer(kafka: &KafkaConfig, group: &str) -> Result<BaseConsumer, 
         .map_err(|e| AdminError::kafka(format!("creating a consumer for group {group}"), e))
 }
 
-/// A consumer without a group, for reading partitions by assignment.
+/// A consumer for reading partitions by assignment, outside any real group.
+///
+/// librdkafka refuses `assign` without a `group.id`, so the reader gets a throwaway one
+/// (`iocflow-cli-reader-<pid>-<time>`); it never joins that group and never commits.
 ///
 /// # Errors
 /// [`AdminError::Kafka`] when librdkafka rejects a property.
 pub fn reader(kafka: &KafkaConfig) -> Result<StreamConsumer, AdminError> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let group = format!("iocflow-cli-reader-{}-{nanos}", std::process::id());
     let mut config = kafka.client_config(CLIENT_ID);
     config
+        .set("group.id", &group)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "false")
