@@ -186,10 +186,12 @@ pub async fn run(
     drop(stream);
     health.set_ready(false);
     let c = Arc::clone(&consumer);
-    let commit = tokio::task::spawn_blocking(move || commit_stored(c.as_ref())).await;
-    match commit {
-        Ok(result) => events.drained(result.as_ref().map(|_| ())),
-        Err(_) => events.drained(Ok(())),
+    let commit = tokio::task::spawn_blocking(move || commit_stored(c.as_ref()));
+    // The batch had 80% of the drain timeout (see `hard_stop`); the commit gets the rest.
+    match tokio::time::timeout(settings.drain_timeout.mul_f64(0.2), commit).await {
+        Ok(Ok(result)) => events.drained(result.map_err(|e| e.to_string())),
+        Ok(Err(_)) => events.drained(Err("the commit task failed".into())),
+        Err(_) => events.drained(Err("the drain timeout passed during the commit".into())),
     }
     Ok(())
 }

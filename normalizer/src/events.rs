@@ -254,7 +254,7 @@ impl Events {
     }
 
     /// The stage drained and committed.
-    pub fn drained(&self, commit: Result<(), &KafkaError>) {
+    pub fn drained(&self, commit: Result<(), String>) {
         match commit {
             Ok(()) => tracing::info!(stage = STAGE, message = "Normalizer drained and committed."),
             Err(error) => tracing::error!(

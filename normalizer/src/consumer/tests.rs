@@ -1,1 +1,230 @@
-//! Placeholder.
+//! Stage-loop tests: batch normalization without a broker, and the whole loop on librdkafka's
+//! in-process `MockCluster`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use iocflow_schemas::{DeadLetter, Indicator};
+use iocflow_service::kafka::{headers, TopicNames};
+use rdkafka::consumer::BaseConsumer;
+use rdkafka::message::{Headers, Timestamp};
+use rdkafka::mocking::MockCluster;
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::*;
+
+fn integrations() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fetchers/integrations")
+}
+
+fn raw_line(line: &str, sequence: i64) -> Vec<u8> {
+    codec()
+        .encode(&RawRecord {
+            source: "openphish".into(),
+            fetch_id: "fetch-1".into(),
+            fetched_at_ms: 1,
+            sequence,
+            framing: "text_line".into(),
+            payload: line.as_bytes().to_vec(),
+            request_url: "http://127.0.0.1/openphish/feed.txt".into(),
+        })
+        .unwrap()
+}
+
+fn message(payload: Vec<u8>, offset: i64) -> OwnedMessage {
+    OwnedMessage::new(
+        Some(payload),
+        Some(b"k".to_vec()),
+        "raw".into(),
+        Timestamp::NotAvailable,
+        3,
+        offset,
+        None,
+    )
+}
+
+#[test]
+fn batch_ends_every_record_as_output_or_skip_and_tracks_offsets() {
+    let catalog = Catalog::load(&integrations()).unwrap();
+    let mut unknown = codec()
+        .decode::<RawRecord>(&raw_line("http://a.example/", 0))
+        .unwrap();
+    unknown.source = "not_in_catalog".into();
+    let batch = vec![
+        message(raw_line("http://a.example/", 0), 10),
+        message(b"garbage, not avro".to_vec(), 11),
+        message(codec().encode(&unknown).unwrap(), 12),
+        message(raw_line("not a url", 3), 13),
+    ];
+    let p = normalize_batch(&batch, &catalog, 5);
+
+    assert_eq!(p.tally.totals(), (1, 0, 3));
+    assert_eq!(p.next_offsets[&("raw".to_string(), 3)], 14);
+    let kinds: Vec<(Target, String)> = p
+        .outputs
+        .iter()
+        .map(|o| {
+            let kind = o
+                .headers
+                .iter()
+                .find(|(k, _)| *k == headers::ERROR_KIND)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            (o.target, kind)
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (Target::Indicators, String::new()),
+            (Target::DeadLetters, "unparseable".into()),
+            (Target::DeadLetters, "schema_mismatch".into()),
+            (Target::DeadLetters, "invalid_value".into()),
+        ]
+    );
+    let dl: DeadLetter = codec().decode(&p.outputs[2].payload).unwrap();
+    assert_eq!(
+        (dl.source.as_str(), dl.error_message.as_str()),
+        ("not_in_catalog", "unknown source")
+    );
+    let ind: Indicator = codec().decode(&p.outputs[0].payload).unwrap();
+    assert_eq!(p.outputs[0].key.as_deref(), Some(ind.id.as_bytes()));
+    assert_eq!((ind.raw_partition, ind.raw_offset), (3, 10));
+}
+
+#[test]
+fn a_panic_is_caught_with_its_message() {
+    let r: Result<(), String> = guarded(|| panic!("boom {}", 7));
+    assert_eq!(r.unwrap_err(), "boom 7");
+    assert_eq!(guarded(|| 5).unwrap(), 5);
+}
+
+/// The whole loop on a mock cluster: 20 raw records (18 good URLs, one invalid URL, one
+/// garbage record) end as 18 indicators and 2 dead letters, and the group's committed offset is
+/// the end of the raw partition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stage_loop_on_a_mock_cluster() {
+    let cluster = MockCluster::new(1).unwrap();
+    let topics = TopicNames {
+        raw: "t.raw".into(),
+        indicators: "t.indicators".into(),
+        dlq_normalize: "t.dlq".into(),
+        ..TopicNames::default()
+    };
+    for t in [&topics.raw, &topics.indicators, &topics.dlq_normalize] {
+        cluster.create_topic(t, 1, 1).unwrap();
+    }
+    // Through serde, so fields added to `[kafka]` with defaults need no change here.
+    let kafka: KafkaConfig = serde_json::from_value(serde_json::json!({
+        "bootstrap_servers": cluster.bootstrap_servers(),
+        "topics": {
+            "raw": topics.raw,
+            "indicators": topics.indicators,
+            "dlq_normalize": topics.dlq_normalize,
+        },
+    }))
+    .unwrap();
+
+    // Input: 18 valid URLs, an invalid one at offset 7, garbage at offset 13.
+    let producer = kafka.producer("test-input").unwrap();
+    for i in 0..20_i64 {
+        let payload = match i {
+            7 => raw_line("not a url at all", i),
+            13 => b"\x00garbage".to_vec(),
+            _ => raw_line(&format!("hxxp://host{i}[.]example[.]com/p"), i),
+        };
+        let record = FutureRecord::to(&topics.raw).payload(&payload).key("k");
+        producer
+            .send(record, Timeout::After(Duration::from_secs(10)))
+            .await
+            .unwrap();
+    }
+
+    // Run the stage.
+    let settings = Settings {
+        integrations_dir: integrations(),
+        group_id: "g-normalizer-test".into(),
+        batch_size: 7,
+        batch_timeout: Duration::from_millis(50),
+        drain_timeout: Duration::from_secs(10),
+    };
+    let catalog = Arc::new(Catalog::load(&integrations()).unwrap());
+    let shutdown = CancellationToken::new();
+    let health = Health::new();
+    let stage = tokio::spawn(run(
+        settings,
+        kafka.clone(),
+        catalog,
+        Arc::clone(&health),
+        shutdown.clone(),
+    ));
+
+    // Read the outputs until everything arrived, with a deadline.
+    let reader = kafka.consumer("g-reader", "test-reader").unwrap();
+    reader
+        .subscribe(&[topics.indicators.as_str(), topics.dlq_normalize.as_str()])
+        .unwrap();
+    let mut indicators = Vec::new();
+    let mut dead = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while indicators.len() + dead.len() < 20 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let msg = tokio::time::timeout(left, reader.recv())
+            .await
+            .expect("outputs within the deadline")
+            .unwrap();
+        if msg.topic() == topics.indicators {
+            let ind: Indicator = codec().decode(msg.payload().unwrap()).unwrap();
+            assert_eq!(msg.key(), Some(ind.id.as_bytes()));
+            indicators.push(ind);
+        } else {
+            let kind = msg
+                .headers()
+                .and_then(|h| h.iter().find(|h| h.key == headers::ERROR_KIND))
+                .and_then(|h| h.value)
+                .map(|v| String::from_utf8_lossy(v).into_owned());
+            let dl: DeadLetter = codec().decode(msg.payload().unwrap()).unwrap();
+            dead.push((kind, dl));
+        }
+    }
+    assert_eq!(indicators.len(), 18);
+    assert!(indicators
+        .iter()
+        .all(|i| i.value.starts_with("http://host") && i.value.ends_with(".example.com/p")));
+    dead.sort_by_key(|(_, dl)| dl.original_offset);
+    assert_eq!(dead.len(), 2);
+    assert_eq!(dead[0].0.as_deref(), Some("invalid_value"));
+    assert_eq!(dead[0].1.original_offset, 7);
+    assert_eq!(dead[1].0.as_deref(), Some("unparseable"));
+    assert_eq!(
+        (dead[1].1.original_offset, dead[1].1.source.as_str()),
+        (13, "unknown")
+    );
+    assert_eq!(dead[1].1.original_value, b"\x00garbage");
+    assert!(health.is_ready());
+
+    // Drain, then check the committed offset of the group.
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(30), stage)
+        .await
+        .expect("drain within its deadline")
+        .unwrap()
+        .unwrap();
+    assert!(!health.is_ready());
+
+    let checker: BaseConsumer = kafka
+        .client_config("test-checker")
+        .set("group.id", "g-normalizer-test")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(&topics.raw, 0);
+    let committed = tokio::task::spawn_blocking(move || {
+        checker.committed_offsets(tpl, Duration::from_secs(10))
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let offset = committed.find_partition(&topics.raw, 0).unwrap().offset();
+    assert_eq!(offset, Offset::Offset(20));
+}
