@@ -23,6 +23,8 @@ pub mod produce;
 pub mod run;
 pub mod scheduler;
 pub mod state;
+#[cfg(test)]
+mod test_support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -156,4 +158,201 @@ fn spawn_heartbeat(health: Arc<Health>, stop: CancellationToken) -> tokio::task:
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{serve, Reply};
+    use iocflow_schemas::{codec, FetchState, RawRecord};
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::mocking::MockCluster;
+    use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+    use std::time::Instant;
+
+    const SPEC: &str = r##"
+name = "paged"
+title = "Paged test API"
+key_field = "id"
+[request]
+url = "https://api.example.org/v1/items"
+[auth]
+kind = "header"
+name = "X-Key"
+secret_env = "IOCFLOW_TEST_PAGED_KEY"
+[response]
+status_pointer = "/status"
+status_ok = ["ok"]
+[pagination]
+kind = "next_link"
+pointer = "/next"
+[cursor]
+field = "id"
+param = "since"
+[framing]
+kind = "json"
+items_pointer = "/data"
+[mapping]
+type = "url"
+value = "url"
+"##;
+
+    fn read_all(bootstrap: &str, topic: &str, want: usize) -> Vec<(String, Vec<u8>)> {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("group.id", "test-reader")
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, 0, Offset::Beginning)
+            .unwrap();
+        consumer.assign(&tpl).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut out = Vec::new();
+        while out.len() < want && Instant::now() < deadline {
+            if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+                let key = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
+                out.push((key, m.payload().unwrap_or_default().to_vec()));
+            }
+        }
+        out
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn once_run_pages_produces_records_and_saves_state() {
+        // Source: page 1 fails once with 503, then links to page 2 by an absolute URL on the
+        // spec's host (rewritten onto the loopback base URL).
+        let (addr, seen) = serve(|target, attempt| {
+            if target.contains("page=2") {
+                Reply::ok(br#"{"status": "ok", "data": [{"id": "3", "url": "http://c/"}], "next": null}"#)
+            } else if attempt == 0 {
+                Reply::status(503)
+            } else {
+                Reply::ok(
+                    br#"{"status": "ok", "data": [{"id": "1", "url": "http://a/"}, {"id": "2", "url": "http://b/"}],
+                        "next": "https://api.example.org/v1/items?page=2"}"#,
+                )
+            }
+        })
+        .await;
+        std::env::set_var("IOCFLOW_TEST_PAGED_KEY", "hunter2-paged");
+
+        let dir = std::env::temp_dir().join(format!("iocflow-fetch-once-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("paged")).unwrap();
+        std::fs::write(dir.join("paged/spec.toml"), SPEC).unwrap();
+
+        let cluster = MockCluster::new(1).unwrap();
+        let bootstrap = cluster.bootstrap_servers();
+        cluster.create_topic("iocflow.raw", 1, 1).unwrap();
+        cluster.create_topic("iocflow.fetch-state", 1, 1).unwrap();
+        let config_text = format!(
+            "[kafka]\nbootstrap_servers = \"{bootstrap}\"\n[fetcher]\nintegrations_dir = \"{}\"\nstate_load_timeout_ms = 10000\ndrain_timeout_ms = 5000\n[integrations.paged]\nbase_url = \"http://{addr}/paged\"\n",
+            dir.display()
+        );
+        std::fs::write(dir.join("fetcher.toml"), &config_text).unwrap();
+        let config: FetcherConfig =
+            iocflow_service::config::load(Some(&dir.join("fetcher.toml")), Vec::new()).unwrap();
+        let options = || RunOptions {
+            once: true,
+            health: Health::new(),
+        };
+
+        let report = run_with(config.clone(), CancellationToken::new(), options())
+            .await
+            .unwrap();
+        assert!(report.failed_sources.is_empty(), "{report:?}");
+
+        let bootstrap_c = bootstrap.clone();
+        let raw = tokio::task::spawn_blocking(move || read_all(&bootstrap_c, "iocflow.raw", 3))
+            .await
+            .unwrap();
+        let keys: Vec<&str> = raw.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, vec!["paged:1", "paged:2", "paged:3"]);
+        let records: Vec<RawRecord> = raw
+            .iter()
+            .map(|(_, v)| codec().decode::<RawRecord>(v).unwrap())
+            .collect();
+        assert_eq!(
+            records[0].payload,
+            br#"{"id": "1", "url": "http://a/"}"#.to_vec()
+        );
+        assert_eq!(records[2].sequence, 2);
+        assert_eq!(records[2].framing, "json_value");
+        assert!(records[2].request_url.ends_with("/paged/v1/items?page=2"));
+        assert!(records
+            .iter()
+            .all(|r| r.source == "paged" && r.fetch_id == records[0].fetch_id));
+
+        let bootstrap_c = bootstrap.clone();
+        let states =
+            tokio::task::spawn_blocking(move || read_all(&bootstrap_c, "iocflow.fetch-state", 1))
+                .await
+                .unwrap();
+        assert_eq!(states[0].0, "paged");
+        let state: FetchState = codec().decode(&states[0].1).unwrap();
+        assert_eq!(state.cursor.as_deref(), Some("3"));
+        assert_eq!(state.consecutive_failures, 0);
+        assert_eq!(state.records_last_fetch, 3);
+
+        {
+            let seen = seen.lock().unwrap();
+            assert_eq!(seen.len(), 3, "{seen:?}");
+            assert!(seen
+                .iter()
+                .all(|(_, h)| h.get("x-key").map(String::as_str) == Some("hunter2-paged")));
+        }
+
+        // A second process reads the state back and sends the cursor.
+        let report = run_with(config, CancellationToken::new(), options())
+            .await
+            .unwrap();
+        assert!(report.failed_sources.is_empty());
+        let seen = seen.lock().unwrap();
+        assert!(seen[3].0.contains("since=3"), "{:?}", seen[3]);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn failing_source_is_recorded_and_reported() {
+        let (addr, _) = serve(|_, _| Reply::ok(br#"{"status": "unknown_auth_key"}"#)).await;
+        std::env::set_var("IOCFLOW_TEST_PAGED_KEY", "hunter2-paged");
+        let dir = std::env::temp_dir().join(format!("iocflow-fetch-fail-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("paged")).unwrap();
+        std::fs::write(dir.join("paged/spec.toml"), SPEC).unwrap();
+
+        let cluster = MockCluster::new(1).unwrap();
+        let bootstrap = cluster.bootstrap_servers();
+        cluster.create_topic("iocflow.raw", 1, 1).unwrap();
+        cluster.create_topic("iocflow.fetch-state", 1, 1).unwrap();
+        let text = format!(
+            "[kafka]\nbootstrap_servers = \"{bootstrap}\"\n[fetcher]\nintegrations_dir = \"{}\"\n[integrations.paged]\nbase_url = \"http://{addr}/paged\"\n",
+            dir.display()
+        );
+        std::fs::write(dir.join("fetcher.toml"), &text).unwrap();
+        let config: FetcherConfig =
+            iocflow_service::config::load(Some(&dir.join("fetcher.toml")), Vec::new()).unwrap();
+        let report = run_with(
+            config,
+            CancellationToken::new(),
+            RunOptions {
+                once: true,
+                health: Health::new(),
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.failed_sources, vec!["paged".to_string()]);
+
+        let states =
+            tokio::task::spawn_blocking(move || read_all(&bootstrap, "iocflow.fetch-state", 1))
+                .await
+                .unwrap();
+        let state: FetchState = codec().decode(&states[0].1).unwrap();
+        assert_eq!(state.consecutive_failures, 1);
+        let last_error = state.last_error.unwrap();
+        assert!(last_error.contains("unknown_auth_key"), "{last_error}");
+        assert!(!last_error.contains("hunter2"));
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }

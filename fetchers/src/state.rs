@@ -115,9 +115,11 @@ fn load_blocking(
         message,
     };
 
-    // No group: this consumer only reads; it never joins a group or commits.
+    // librdkafka needs a group.id even for assign(), but an assigned consumer never joins the
+    // group, and with auto-commit off it never commits: the name is only a label.
     let mut cfg = kafka.client_config("iocflow-fetcher-state");
-    cfg.set("enable.auto.commit", "false")
+    cfg.set("group.id", "iocflow-fetcher-state-reader")
+        .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "false");
     for (k, v) in &kafka.properties {

@@ -121,6 +121,7 @@ pub async fn send(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{serve, Reply};
     use reqwest::header::HeaderValue;
 
     #[test]
@@ -145,6 +146,90 @@ mod tests {
             retriable: true,
         };
         assert!(timeout.is_retriable());
+    }
+
+    fn fast(max_attempts: u32) -> RetryPolicy {
+        RetryPolicy {
+            min_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+            max_attempts,
+        }
+    }
+
+    fn client() -> SourceClient {
+        let spec = crate::framing::tests::catalog_spec("openphish");
+        SourceClient::with_secret(std::sync::Arc::new(spec), reqwest::Client::new(), None)
+    }
+
+    #[tokio::test]
+    async fn retries_503_then_honours_retry_after_on_429() {
+        let (addr, seen) = serve(|_, attempt| match attempt {
+            0 => Reply::status(503),
+            1 => Reply::status(429).header("retry-after", "1"),
+            _ => Reply::ok(b"http://a/\n"),
+        })
+        .await;
+        let url = Url::parse(&format!("http://{addr}/feed.txt")).unwrap();
+        let started = std::time::Instant::now();
+        let response = send(&client(), &url, &Conditional::default(), fast(5))
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(seen.lock().unwrap().len(), 3);
+        // The backoff alone is at most 50 ms: the 1 s wait came from Retry-After.
+        assert!(started.elapsed() >= Duration::from_millis(950));
+    }
+
+    #[tokio::test]
+    async fn gives_up_after_max_attempts_and_not_on_404() {
+        let (addr, seen) = serve(|path, _| {
+            if path.starts_with("/missing") {
+                Reply::status(404)
+            } else {
+                Reply::status(502)
+            }
+        })
+        .await;
+        let url = Url::parse(&format!("http://{addr}/down")).unwrap();
+        let err = send(&client(), &url, &Conditional::default(), fast(3))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, FetchError::HttpStatus { status: 502, .. }),
+            "{err}"
+        );
+        assert_eq!(seen.lock().unwrap().len(), 3);
+
+        let url = Url::parse(&format!("http://{addr}/missing")).unwrap();
+        let err = send(&client(), &url, &Conditional::default(), fast(3))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, FetchError::HttpStatus { status: 404, .. }),
+            "{err}"
+        );
+        assert_eq!(seen.lock().unwrap().len(), 4);
+    }
+
+    #[tokio::test]
+    async fn connection_refused_is_a_retriable_transport_error() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let url = Url::parse(&format!("http://{addr}/x")).unwrap();
+        let err = send(&client(), &url, &Conditional::default(), fast(2))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                FetchError::Transport {
+                    retriable: true,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]
