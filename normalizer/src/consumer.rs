@@ -162,7 +162,7 @@ pub async fn run(
             tokio::select! {
                 biased;
                 done = &mut work => break done,
-                next = stream.next(), if carry.len() < settings.batch_size => match next {
+                next = stream.next(), if carry.len() < settings.batch_size && !shutdown.is_cancelled() => match next {
                     Some(Ok(m)) => carry.push(m.detach()),
                     Some(Err(e)) => events.consumer_error(&e),
                     None => {}

@@ -56,7 +56,8 @@ pub enum Normalized {
     Indicator(Indicator),
     /// A counted skip (the spec's `mapping.skip_when` matched).
     Skipped {
-        /// Why it was skipped (`skip_when`).
+        /// Why it was skipped: always `skip_when` (a stable value, usable in `expected.jsonl`
+        /// as `{"skip_normalize": "skip_when"}`).
         reason: String,
     },
 }

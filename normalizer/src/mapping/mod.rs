@@ -9,7 +9,7 @@
 pub mod fields;
 pub mod time;
 
-use iocflow_schemas::spec::{IntegrationSpec, ListField, TimeField};
+use iocflow_schemas::spec::{FramingSpec, IntegrationSpec, ListField, TimeField};
 use iocflow_schemas::{Indicator, RawRecord};
 
 use crate::canonical::{self, ip::parse_port};
@@ -32,6 +32,20 @@ pub fn map_record(
     now_ms: i64,
 ) -> Result<Normalized, NormalizeError> {
     let m = &spec.mapping;
+    let max_item_bytes = match &spec.framing {
+        FramingSpec::Csv { max_item_bytes, .. }
+        | FramingSpec::Lines { max_item_bytes, .. }
+        | FramingSpec::Json { max_item_bytes, .. } => *max_item_bytes,
+    };
+    if raw.payload.len() > max_item_bytes {
+        return Err(NormalizeError::new(
+            ErrorKind::TooLarge,
+            format!(
+                "item is {} bytes, the spec's max_item_bytes is {max_item_bytes}",
+                raw.payload.len()
+            ),
+        ));
+    }
     let item = Item::parse(&spec.framing, &raw.framing, &raw.payload)?;
 
     // Counted skips come first: a skipped item is not checked any further.

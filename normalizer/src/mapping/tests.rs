@@ -233,6 +233,11 @@ fn precise_error_kinds() {
         ErrorKind::InvalidValue
     );
     assert_eq!(kind(r#"[1,2"#), ErrorKind::Unparseable);
+    let huge = format!(
+        r#"{{"ioc":{{"type":"domain","value":"{}"}}}}"#,
+        "a".repeat(1 << 20)
+    );
+    assert_eq!(kind(&huge), ErrorKind::TooLarge);
 }
 
 #[test]
