@@ -140,6 +140,9 @@ pub struct Settings {
     pub http: Option<HttpSettings>,
     /// Directory of the file sink, when configured.
     pub file_dir: Option<PathBuf>,
+    /// How long a batch may be in delivery before the assigned partitions are paused so the
+    /// consumer can keep polling. Not a config key; 5 s.
+    pub pause_after: Duration,
 }
 
 /// Validated `[submitter.http]`.
@@ -228,6 +231,7 @@ impl Config {
             drain_timeout: Duration::from_millis(s.drain_timeout_ms),
             http,
             file_dir,
+            pause_after: Duration::from_secs(5),
         })
     }
 }

@@ -7,7 +7,7 @@
 //! accepted it. The background auto-commit commits stored offsets; the drain commits the rest.
 //!
 //! A batch that a sink keeps retrying holds the loop. librdkafka expels a member that does not
-//! poll within `max.poll.interval.ms`, so after [`PAUSE_AFTER`] the loop pauses its assigned
+//! poll within `max.poll.interval.ms`, so after `pause_after` (5 s) the loop pauses its assigned
 //! partitions and keeps polling the (now silent) consumer while the sink retries; anything that
 //! still arrives (a partition assigned meanwhile) is paused too and carried into the next batch.
 //! The partitions are resumed once the batch is done.
@@ -30,8 +30,6 @@ use crate::error::SubmitError;
 use crate::events;
 use crate::sinks::{Sink, SinkError};
 
-/// How long a batch may be in delivery before the assigned partitions are paused.
-pub const PAUSE_AFTER: Duration = Duration::from_secs(5);
 /// How often consumer lag is measured.
 const LAG_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -163,7 +161,7 @@ impl SubmitLoop {
             let delivery = self.deliver_all(&indicators, abandon);
             tokio::pin!(delivery);
             let mut paused: Option<BTreeSet<(String, i32)>> = None;
-            let pause_timer = tokio::time::sleep(PAUSE_AFTER);
+            let pause_timer = tokio::time::sleep(self.settings.pause_after);
             tokio::pin!(pause_timer);
             let mut beat = tokio::time::interval(Duration::from_secs(1));
             let verdicts = loop {

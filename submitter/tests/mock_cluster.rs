@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,7 @@ use axum::Router;
 use iocflow_schemas::{codec, DeadLetter, Indicator};
 use iocflow_service::kafka::{headers, KafkaConfig, TopicNames};
 use iocflow_service::ops::{Health, OpsConfig};
+use iocflow_service::secret::Secret;
 use iocflow_submitter::config::{HttpSettings, Settings};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
@@ -164,6 +166,7 @@ async fn loop_submits_dead_letters_and_commits_to_the_end() {
             max_backoff: Duration::from_millis(100),
         }),
         file_dir: Some(PathBuf::from(dir.path())),
+        pause_after: Duration::from_secs(5),
     };
     let shutdown = CancellationToken::new();
     let health = Health::new();
@@ -266,4 +269,181 @@ async fn loop_submits_dead_letters_and_commits_to_the_end() {
         .path();
     let lines = std::fs::read_to_string(file).unwrap();
     assert_eq!(lines.lines().count(), 20);
+}
+
+/// A platform that answers 503 until `open` is set, then accepts everything.
+async fn spawn_flaky_platform() -> (
+    Url,
+    Arc<AtomicBool>,
+    Arc<AtomicUsize>,
+    Arc<Mutex<Vec<String>>>,
+) {
+    #[derive(Clone)]
+    struct Flaky {
+        open: Arc<AtomicBool>,
+        refused: Arc<AtomicUsize>,
+        seen: Arc<Mutex<Vec<String>>>,
+    }
+    async fn handle(State(p): State<Flaky>, body: String) -> Response {
+        if !p.open.load(Ordering::SeqCst) {
+            p.refused.fetch_add(1, Ordering::SeqCst);
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+        let parsed: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        for item in parsed["indicators"].as_array().cloned().unwrap_or_default() {
+            let value = item["value"].as_str().unwrap_or_default().to_string();
+            p.seen.lock().unwrap().push(value);
+        }
+        StatusCode::OK.into_response()
+    }
+
+    let state = Flaky {
+        open: Arc::new(AtomicBool::new(false)),
+        refused: Arc::new(AtomicUsize::new(0)),
+        seen: Arc::new(Mutex::new(Vec::new())),
+    };
+    let app = Router::new()
+        .route("/indicators", post(handle))
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (
+        Url::parse(&format!("http://{addr}/indicators")).unwrap(),
+        state.open,
+        state.refused,
+        state.seen,
+    )
+}
+
+/// A batch retried for longer than `max.poll.interval.ms` must not cost the consumer its group
+/// membership: the partitions are paused and the consumer kept polled, so after the platform
+/// recovers every record is delivered exactly once (an expelled member would re-deliver the
+/// held batch) and the committed offset reaches the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_retries_pause_partitions_and_keep_the_group() {
+    let cluster = MockCluster::new(1).unwrap();
+    let topics = TopicNames::default();
+    cluster.create_topic(&topics.indicators, 2, 1).unwrap();
+    cluster.create_topic(&topics.dlq_submit, 1, 1).unwrap();
+    let mut properties = BTreeMap::new();
+    for (k, v) in [
+        ("session.timeout.ms", "6000"),
+        ("heartbeat.interval.ms", "500"),
+        ("max.poll.interval.ms", "6000"),
+    ] {
+        properties.insert(k.to_string(), Secret::new(v));
+    }
+    let kafka = KafkaConfig {
+        bootstrap_servers: cluster.bootstrap_servers(),
+        properties: BTreeMap::new(),
+        secret_properties: BTreeMap::new(),
+        topics: topics.clone(),
+    };
+    let consumer_kafka = KafkaConfig {
+        properties,
+        ..kafka.clone()
+    };
+
+    let producer = kafka.producer("test-producer").unwrap();
+    let produce = |range: std::ops::Range<usize>| {
+        let producer = producer.clone();
+        let topic = topics.indicators.clone();
+        async move {
+            for i in range {
+                let ind = indicator(&format!("p{i}.example"));
+                let payload = codec().encode(&ind).unwrap();
+                producer
+                    .send(
+                        FutureRecord::to(&topic).key(&ind.id).payload(&payload),
+                        Timeout::After(Duration::from_secs(5)),
+                    )
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    produce(0..10).await;
+
+    let (url, open, refused, seen) = spawn_flaky_platform().await;
+    let settings = Settings {
+        kafka: consumer_kafka,
+        ops: OpsConfig::default(),
+        group_id: "submitter-pause-test".into(),
+        batch_size: 4,
+        batch_timeout: Duration::from_millis(100),
+        drain_timeout: Duration::from_secs(10),
+        http: Some(HttpSettings {
+            url,
+            token: None,
+            timeout: Duration::from_secs(5),
+            max_attempts: 0,
+            min_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(200),
+        }),
+        file_dir: None,
+        pause_after: Duration::from_millis(200),
+    };
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(iocflow_submitter::run(
+        settings,
+        Health::new(),
+        shutdown.clone(),
+    ));
+
+    // The platform refuses for well over max.poll.interval.ms while more records arrive.
+    wait_for("the first refused batch", Duration::from_secs(30), || {
+        refused.load(Ordering::SeqCst) > 0
+    })
+    .await;
+    let refusing_since = Instant::now();
+    produce(10..20).await;
+    wait_for("8 s of refusals", Duration::from_secs(30), || {
+        refusing_since.elapsed() > Duration::from_secs(8) && refused.load(Ordering::SeqCst) > 10
+    })
+    .await;
+    open.store(true, Ordering::SeqCst);
+
+    wait_for(
+        "20 indicators at the platform",
+        Duration::from_secs(60),
+        || seen.lock().unwrap().len() >= 20,
+    )
+    .await;
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+
+    let mut accepted = seen.lock().unwrap().clone();
+    accepted.sort();
+    let total = accepted.len();
+    accepted.dedup();
+    assert_eq!(accepted.len(), 20);
+    assert_eq!(total, 20, "no record delivered twice");
+
+    let reader: BaseConsumer = kafka
+        .client_config("offset-reader")
+        .set("group.id", "submitter-pause-test")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(&topics.indicators, 0);
+    tpl.add_partition(&topics.indicators, 1);
+    let committed = reader
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .unwrap();
+    let sum: i64 = committed
+        .elements()
+        .iter()
+        .map(|e| match e.offset() {
+            Offset::Offset(o) => o,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(sum, 20);
 }
