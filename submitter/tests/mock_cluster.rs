@@ -4,6 +4,9 @@
 //! letters with their kind in the record and the headers, committed offset at the end of the
 //! partition.
 
+// Test helpers outside `#[test]` functions panic on failure like the tests themselves.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
