@@ -15,8 +15,8 @@ use std::process::ExitCode;
 
 use rdkafka::admin::AdminClient;
 use rdkafka::client::{Client, DefaultClientContext};
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, StreamConsumer};
+use rdkafka::config::{ClientConfig, FromClientConfig};
+use rdkafka::consumer::BaseConsumer;
 use rdkafka::metadata::Metadata;
 use rdkafka::ClientContext;
 use serde::Deserialize;
@@ -66,7 +66,10 @@ impl BrokerArgs {
                 toml::Value::String(servers.clone()),
             );
         }
-        if !table.contains_key("bootstrap_servers") {
+        let given = table
+            .get("bootstrap_servers")
+            .is_some_and(|v| v.as_str().is_none_or(|s| !s.trim().is_empty()));
+        if !given {
             return Err(AdminError::Config(
                 "no broker given: pass --bootstrap-servers, set IOCFLOW_KAFKA__BOOTSTRAP_SERVERS, \
                  or pass --config with a [kafka] section"
@@ -118,14 +121,15 @@ pub fn group_consumer(kafka: &KafkaConfig, group: &str) -> Result<BaseConsumer, 
         .map_err(|e| AdminError::kafka(format!("creating a consumer for group {group}"), e))
 }
 
-/// A consumer for reading partitions by assignment, outside any real group.
+/// A consumer (`BaseConsumer` or `StreamConsumer`) for reading partitions by assignment,
+/// outside any real group.
 ///
 /// librdkafka refuses `assign` without a `group.id`, so the reader gets a throwaway one
 /// (`iocflow-cli-reader-<pid>-<time>`); it never joins that group and never commits.
 ///
 /// # Errors
 /// [`AdminError::Kafka`] when librdkafka rejects a property.
-pub fn reader(kafka: &KafkaConfig) -> Result<StreamConsumer, AdminError> {
+pub fn reader<T: FromClientConfig>(kafka: &KafkaConfig) -> Result<T, AdminError> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());

@@ -558,7 +558,7 @@ pub fn render_redrive(report: &RedriveReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::admin::testing::mock_kafka;
+    use crate::admin::testing::{broker_kafka, mock_kafka, unique_topic};
     use rdkafka::message::Headers;
     use rdkafka::util::Timeout;
 
@@ -624,8 +624,23 @@ mod tests {
 
     #[tokio::test]
     async fn inspect_and_redrive_on_the_mock_cluster() {
-        let dlq = "iocflow.dlq.normalize";
-        let (_cluster, kafka) = mock_kafka(&[(dlq, 2), ("iocflow.raw", 1)]);
+        let (dlq, raw) = ("iocflow.dlq.normalize", "iocflow.raw");
+        let (_cluster, kafka) = mock_kafka(&[(dlq, 2), (raw, 1)]);
+        inspect_and_redrive(&kafka, dlq, raw).await;
+    }
+
+    /// The same on a real broker (Tansu or Kafka), when `IOCFLOW_TEST_BOOTSTRAP_SERVERS`
+    /// names one; skipped otherwise.
+    #[tokio::test]
+    async fn inspect_and_redrive_on_a_real_broker() {
+        let (dlq, raw) = (unique_topic("dlq"), unique_topic("raw"));
+        let Some(kafka) = broker_kafka(&[(&dlq, 2), (&raw, 1)]).await else {
+            return;
+        };
+        inspect_and_redrive(&kafka, &dlq, &raw).await;
+    }
+
+    async fn inspect_and_redrive(kafka: &KafkaConfig, dlq: &str, raw: &str) {
         let codec = iocflow_schemas::codec();
         let letters = [
             (0, letter("urlhaus", "unparseable", b"1.2.3.4,,")),
@@ -633,12 +648,16 @@ mod tests {
             (0, letter("urlhaus", "invalid_value", b"\xff\xfe")),
         ];
         for (partition, l) in &letters {
-            produce_raw(&kafka, dlq, *partition, &codec.encode(l).unwrap()).await;
+            let l = DeadLetter {
+                original_topic: raw.to_string(),
+                ..l.clone()
+            };
+            produce_raw(kafka, dlq, *partition, &codec.encode(&l).unwrap()).await;
         }
-        produce_raw(&kafka, dlq, 1, b"not avro").await;
+        produce_raw(kafka, dlq, 1, b"not avro").await;
 
         // Inspect: everything, then by source, then with a limit.
-        let all = inspect(&kafka, dlq, &DlqFilter::default(), 100)
+        let all = inspect(kafka, dlq, &DlqFilter::default(), 100)
             .await
             .unwrap();
         assert_eq!(all.scanned, 4);
@@ -652,7 +671,7 @@ mod tests {
             source: Some("urlhaus".into()),
             kind: None,
         };
-        let only = inspect(&kafka, dlq, &urlhaus, 100).await.unwrap();
+        let only = inspect(kafka, dlq, &urlhaus, 100).await.unwrap();
         let offsets: Vec<(i32, i64, &str)> = only
             .letters
             .iter()
@@ -664,33 +683,30 @@ mod tests {
         );
         assert!(only.undecodable.is_empty());
         assert_eq!(only.letters[1].value_preview, "\\xff\\xfe");
-        let limited = inspect(&kafka, dlq, &DlqFilter::default(), 1)
-            .await
-            .unwrap();
+        let limited = inspect(kafka, dlq, &DlqFilter::default(), 1).await.unwrap();
         assert_eq!(limited.letters.len(), 1);
         assert!(limited.truncated);
-        assert!(render_inspect(&only).contains("original: iocflow.raw/0/7"));
+        assert!(render_inspect(&only).contains(&format!("original: {raw}/0/7")));
 
         // Dry run: counts, produces nothing.
-        let plan = redrive(&kafka, dlq, &urlhaus, None, true).await.unwrap();
+        let plan = redrive(kafka, dlq, &urlhaus, None, true).await.unwrap();
         assert_eq!(plan.total(), 2);
         assert_eq!(plan.undecodable, 1);
-        let mut raw = TopicReader::open(&kafka, "iocflow.raw").unwrap();
-        assert!(raw.next().await.unwrap().is_none());
+        let mut raw_reader = TopicReader::open(kafka, raw).unwrap();
+        assert!(raw_reader.next().await.unwrap().is_none());
 
         // Redrive urlhaus, at most one: the oldest goes back to the raw topic, with the header.
-        let done = redrive(&kafka, dlq, &urlhaus, Some(1), false)
-            .await
-            .unwrap();
-        assert_eq!(done.redriven.get("iocflow.raw"), Some(&1));
+        let done = redrive(kafka, dlq, &urlhaus, Some(1), false).await.unwrap();
+        assert_eq!(done.redriven.get(raw), Some(&1));
         assert!(render_redrive(&done).contains("Re-drove 1 record(s)"));
-        let mut raw = TopicReader::open(&kafka, "iocflow.raw").unwrap();
-        let record = raw.next().await.unwrap().unwrap();
-        assert!(raw.next().await.unwrap().is_none());
+        let mut raw_reader = TopicReader::open(kafka, raw).unwrap();
+        let record = raw_reader.next().await.unwrap().unwrap();
+        assert!(raw_reader.next().await.unwrap().is_none());
         assert_eq!(record.payload(), Some(&b"1.2.3.4,,"[..]));
         assert_eq!(record.key(), Some(&b"key-urlhaus"[..]));
         let headers = record.headers().unwrap();
         let header = headers.iter().find(|h| h.key == REDRIVEN_FROM).unwrap();
-        assert_eq!(header.value, Some(&b"iocflow.dlq.normalize/0/0"[..]));
+        let expected = format!("{dlq}/0/0");
+        assert_eq!(header.value, Some(expected.as_bytes()));
     }
 }

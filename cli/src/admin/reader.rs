@@ -47,7 +47,7 @@ impl TopicReader {
     /// [`AdminError::Usage`] when the topic does not exist; [`AdminError::Kafka`] when the
     /// broker does not answer.
     pub fn open(kafka: &KafkaConfig, topic: &str) -> Result<TopicReader, AdminError> {
-        let consumer = connection::reader(kafka)?;
+        let consumer: StreamConsumer = connection::reader(kafka)?;
         let metadata = connection::cluster_metadata(consumer.client())?;
         let partitions = connection::topic_partitions(&metadata, topic)
             .ok_or_else(|| AdminError::Usage(format!("topic {topic} does not exist")))?;

@@ -13,8 +13,13 @@
 //! - `--to-offset N`: N, clamped into `[low, high]` (the clamp is reported);
 //! - `--to-timestamp RFC3339`: the first offset whose record timestamp is at or after the
 //!   time (ListOffsets by timestamp, `offsets_for_times`), or the high watermark when no
-//!   record is that recent. Tansu does not implement this lookup: the command then fails and
-//!   says so, and `--to-offset` is the way to replay there.
+//!   record is that recent. The command checks the broker's answer against the records
+//!   around it (the record at the answer must be at or after the time, the one before it
+//!   earlier) and fails, saying the broker does not support the lookup, when they disagree.
+//!   Tansu 0.6 does not implement it (it answers the first offset whatever the time; the
+//!   check catches that unless the time is before every record, where the answer happens to
+//!   be right), nor does librdkafka's mock cluster. `--to-offset` is the way to replay
+//!   there.
 //!
 //! The new offsets are written with a consumer that has the group's `group.id`, `assign`s the
 //! partitions and `commit`s synchronously: the AlterConsumerGroupOffsets equivalent that works
@@ -22,9 +27,11 @@
 //! after; `--dry-run` prints the plan and commits nothing.
 
 use std::process::ExitCode;
+use std::time::Instant;
 
 use chrono::DateTime;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::Serialize;
 
@@ -275,7 +282,14 @@ pub fn replay(
             .map_err(|e| AdminError::kafka(format!("reading watermarks of {topic}/{p}"), e))?;
         let (after, note) = match (&by_time, resolve_offset(target, low, high)) {
             (_, Some(resolved)) => resolved,
-            (Some(found), None) => check_time_offset(found.get(i).copied().flatten(), low, high)?,
+            (Some(found), None) => {
+                let found = found.get(i).copied().flatten();
+                let resolved = check_time_offset(found, low, high)?;
+                if let Target::Timestamp(ms) = target {
+                    verify_time_offset(kafka, topic, *p, found, (low, high), ms)?;
+                }
+                resolved
+            }
             (None, None) => (high, None),
         };
         let before = before
@@ -410,6 +424,93 @@ fn check_time_offset(
     }
 }
 
+/// Checks a broker's by-time answer against the records themselves: the record at the found
+/// offset must be at or after `ms`, and the one before it earlier than `ms` (with no offset
+/// found, the last record must be earlier than `ms`). Kafka's answer always passes; a broker
+/// that answers without implementing the lookup (Tansu answers the first offset whatever the
+/// time) is caught here instead of moving the group somewhere arbitrary.
+fn verify_time_offset(
+    kafka: &KafkaConfig,
+    topic: &str,
+    partition: i32,
+    found: Option<i64>,
+    (low, high): (i64, i64),
+    ms: i64,
+) -> Result<(), AdminError> {
+    let wrong = |detail: String| {
+        AdminError::Broker(format!(
+            "the broker's offsets-for-times answer for {topic}/{partition} is wrong ({detail}): \
+             it does not support looking offsets up by timestamp (Tansu does not); use \
+             --to-offset instead"
+        ))
+    };
+    let (from, count) = match found {
+        Some(o) if o > low => (o - 1, 2),
+        Some(o) => (o, 1),
+        None => (high - 1, 1),
+    };
+    if from < low || from >= high {
+        return Ok(());
+    }
+    let records = read_timestamps(kafka, topic, partition, from, count.min(high - from))?;
+    for (offset, timestamp) in records {
+        let Some(ts) = timestamp else {
+            return Err(wrong(format!("record {offset} has no timestamp")));
+        };
+        let should_be_later = found.is_some_and(|o| offset >= o);
+        if should_be_later && ts < ms {
+            return Err(wrong(format!(
+                "offset {offset} has timestamp {ts}, before the {ms} asked for"
+            )));
+        }
+        if !should_be_later && ts >= ms {
+            return Err(wrong(format!(
+                "offset {offset}, before the answer, already has timestamp {ts} >= {ms}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Reads up to `count` records of one partition from offset `from`, as (offset, timestamp).
+fn read_timestamps(
+    kafka: &KafkaConfig,
+    topic: &str,
+    partition: i32,
+    from: i64,
+    count: i64,
+) -> Result<Vec<(i64, Option<i64>)>, AdminError> {
+    let consumer: BaseConsumer = connection::reader(kafka)?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, partition, Offset::Offset(from))
+        .map_err(|e| AdminError::kafka("building the assignment", e))?;
+    consumer
+        .assign(&tpl)
+        .map_err(|e| AdminError::kafka(format!("assigning {topic}/{partition}"), e))?;
+
+    let deadline = Instant::now() + METADATA_TIMEOUT;
+    let mut records = Vec::new();
+    while (records.len() as i64) < count {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(AdminError::Broker(format!(
+                "could not read {topic}/{partition} from offset {from} to check the \
+                 offsets-for-times answer"
+            )));
+        }
+        match consumer.poll(remaining) {
+            Some(Ok(message)) => {
+                records.push((message.offset(), message.timestamp().to_millis()));
+            }
+            Some(Err(e)) => {
+                return Err(AdminError::kafka(format!("reading {topic}/{partition}"), e));
+            }
+            None => {}
+        }
+    }
+    Ok(records)
+}
+
 /// The report as a table: partition, before → after, watermarks, notes.
 pub fn render_replay(report: &ReplayReport) -> String {
     let rows: Vec<Vec<String>> = report
@@ -448,7 +549,7 @@ pub fn render_replay(report: &ReplayReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::admin::testing::{mock_kafka, produce_values};
+    use crate::admin::testing::{broker_kafka, mock_kafka, produce_values, unique_topic};
 
     #[test]
     fn offsets_are_resolved_and_clamped() {
@@ -484,19 +585,57 @@ mod tests {
     #[tokio::test]
     async fn replay_moves_committed_offsets_on_the_mock_cluster() {
         let (_cluster, kafka) = mock_kafka(&[("t", 2)]);
-        produce_values(&kafka, "t", 0, 5).await;
-        produce_values(&kafka, "t", 1, 2).await;
+        replay_and_lag(kafka.clone(), "t".into()).await;
 
-        let k = kafka.clone();
+        // The mock answers offsets-for-times with the end offset whatever the time: the
+        // check against the records refuses that answer instead of moving the group there.
+        let err = tokio::task::spawn_blocking(move || {
+            replay(&kafka, "g2", "t", &[], Target::Timestamp(0), true)
+        })
+        .await
+        .unwrap()
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("--to-offset"), "{err}");
+    }
+
+    /// The same on a real broker (Tansu or Kafka), when `IOCFLOW_TEST_BOOTSTRAP_SERVERS`
+    /// names one; skipped otherwise.
+    #[tokio::test]
+    async fn replay_moves_committed_offsets_on_a_real_broker() {
+        let topic = unique_topic("replay");
+        let Some(kafka) = broker_kafka(&[(&topic, 2)]).await else {
+            return;
+        };
+        replay_and_lag(kafka.clone(), topic.clone()).await;
+
+        // Every record is later than the epoch: the lookup answers the first offsets and the
+        // records confirm it (Kafka, and Tansu, which answers the first offset for any time).
+        let by_time = tokio::task::spawn_blocking(move || {
+            replay(&kafka, "g2", &topic, &[], Target::Timestamp(0), true)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        let afters: Vec<i64> = by_time.partitions.iter().map(|m| m.after).collect();
+        assert_eq!(afters, vec![0, 0]);
+    }
+
+    async fn replay_and_lag(kafka: KafkaConfig, topic: String) {
+        produce_values(&kafka, &topic, 0, 5).await;
+        produce_values(&kafka, &topic, 1, 2).await;
+        let group = unique_topic("group");
+
+        let (k, t, g) = (kafka.clone(), topic.clone(), group.clone());
         let report = tokio::task::spawn_blocking(move || {
             // A dry run commits nothing.
-            let plan = replay(&k, "g", "t", &[], Target::Latest, true).unwrap();
+            let plan = replay(&k, &g, &t, &[], Target::Latest, true).unwrap();
             assert!(!plan.committed);
-            let again = replay(&k, "g", "t", &[], Target::Latest, true).unwrap();
+            let again = replay(&k, &g, &t, &[], Target::Latest, true).unwrap();
             assert_eq!(again.partitions[0].before, None);
 
-            replay(&k, "g", "t", &[], Target::Latest, false).unwrap();
-            replay(&k, "g", "t", &[0], Target::Offset(2), false).unwrap()
+            replay(&k, &g, &t, &[], Target::Latest, false).unwrap();
+            replay(&k, &g, &t, &[0], Target::Offset(2), false).unwrap()
         })
         .await
         .unwrap();
@@ -504,21 +643,21 @@ mod tests {
         assert_eq!(report.partitions.len(), 1);
         assert_eq!(report.partitions[0].before, Some(5));
         assert_eq!(report.partitions[0].after, 2);
+        assert!(render_replay(&report).contains("5 -> 2"));
 
-        let k = kafka.clone();
         let lag = tokio::task::spawn_blocking(move || {
-            crate::admin::lag::collect_lag(&k, &["g".to_string()], &["t".to_string()])
+            crate::admin::lag::collect_lag(&kafka, &[group], &[topic])
         })
         .await
         .unwrap()
         .unwrap();
-        let committed: Vec<Option<i64>> = lag.groups[0]
+        let rows: Vec<(Option<i64>, i64)> = lag.groups[0]
             .partitions
             .iter()
-            .map(|p| p.committed)
+            .map(|p| (p.committed, p.lag))
             .collect();
-        assert_eq!(committed, vec![Some(2), Some(2)]);
-        assert!(render_replay(&report).contains("5 -> 2"));
+        assert_eq!(rows, vec![(Some(2), 3), (Some(2), 0)]);
+        assert_eq!(lag.total_lag, 3);
     }
 
     #[tokio::test]
