@@ -131,12 +131,14 @@ impl SubmitLoop {
         lag_stop.cancel();
         drain_timer.abort();
         let _ = lag_task.await;
+        // The synchronous commit waits for the group coordinator; bound it like the drain.
         let consumer = self.consumer.clone();
-        let committed = tokio::task::spawn_blocking(move || kafka::commit_stored(&*consumer)).await;
-        match committed {
-            Ok(Ok(())) => {}
+        let commit = tokio::task::spawn_blocking(move || kafka::commit_stored(&*consumer));
+        match tokio::time::timeout(self.settings.drain_timeout, commit).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => events::offsets_not_stored(&e.to_string()),
             Ok(Err(e)) => events::offsets_not_stored(&e.to_string()),
-            Err(e) => events::offsets_not_stored(&e.to_string()),
+            Err(_) => events::offsets_not_stored("final commit timed out"),
         }
         events::stopped(started_at);
         result
@@ -174,11 +176,12 @@ impl SubmitLoop {
                     }
                     received = self.consumer.recv(), if paused.is_some() => match received {
                         Ok(m) => {
+                            // A partition assigned (or re-assigned) during the pause:
+                            // pause it too, so at most a few records are carried.
                             let r = Received::from_message(&m);
+                            self.pause_one(&r.topic, r.partition);
                             if let Some(set) = paused.as_mut() {
-                                if set.insert((r.topic.clone(), r.partition)) {
-                                    self.pause_one(&r.topic, r.partition);
-                                }
+                                set.insert((r.topic.clone(), r.partition));
                             }
                             carried.push(r);
                         }
@@ -261,7 +264,7 @@ impl SubmitLoop {
             for r in delivery.rejected {
                 if let Some(slot) = verdicts.get_mut(r.index) {
                     if slot.is_none() {
-                        *slot = Some(format!("{}: {}", sink.name(), r.reason));
+                        *slot = Some(r.reason);
                     }
                 }
             }
