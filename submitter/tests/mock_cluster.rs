@@ -450,3 +450,91 @@ async fn long_retries_pause_partitions_and_keep_the_group() {
         .sum();
     assert_eq!(sum, 20);
 }
+
+/// SIGTERM while the platform is down: the in-flight batch is abandoned at the end of the drain,
+/// `run` returns, and no offset was stored for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drain_abandons_an_undelivered_batch_without_storing_offsets() {
+    let cluster = MockCluster::new(1).unwrap();
+    let topics = TopicNames::default();
+    cluster.create_topic(&topics.indicators, 1, 1).unwrap();
+    cluster.create_topic(&topics.dlq_submit, 1, 1).unwrap();
+    let kafka = KafkaConfig {
+        bootstrap_servers: cluster.bootstrap_servers(),
+        properties: BTreeMap::new(),
+        secret_properties: BTreeMap::new(),
+        topics: topics.clone(),
+    };
+    let producer = kafka.producer("test-producer").unwrap();
+    for i in 0..5 {
+        let ind = indicator(&format!("q{i}.example"));
+        let payload = codec().encode(&ind).unwrap();
+        producer
+            .send(
+                FutureRecord::to(&topics.indicators)
+                    .key(&ind.id)
+                    .payload(&payload),
+                Timeout::After(Duration::from_secs(5)),
+            )
+            .await
+            .unwrap();
+    }
+
+    let (url, _open, refused, seen) = spawn_flaky_platform().await;
+    let settings = Settings {
+        kafka: kafka.clone(),
+        ops: OpsConfig::default(),
+        group_id: "submitter-abandon-test".into(),
+        batch_size: 10,
+        batch_timeout: Duration::from_millis(100),
+        drain_timeout: Duration::from_millis(300),
+        http: Some(HttpSettings {
+            url,
+            token: None,
+            timeout: Duration::from_secs(5),
+            max_attempts: 0,
+            min_backoff: Duration::from_millis(20),
+            max_backoff: Duration::from_millis(100),
+        }),
+        file_dir: None,
+        pause_after: Duration::from_secs(5),
+    };
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(iocflow_submitter::run(
+        settings,
+        Health::new(),
+        shutdown.clone(),
+    ));
+    wait_for("a refused batch", Duration::from_secs(30), || {
+        refused.load(Ordering::SeqCst) > 0
+    })
+    .await;
+
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+
+    assert!(seen.lock().unwrap().is_empty());
+    let reader: BaseConsumer = kafka
+        .client_config("offset-reader")
+        .set("group.id", "submitter-abandon-test")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(&topics.indicators, 0);
+    let committed = reader
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .unwrap();
+    let offset = committed
+        .find_partition(&topics.indicators, 0)
+        .unwrap()
+        .offset();
+    assert_eq!(
+        offset,
+        Offset::Invalid,
+        "nothing may be committed for an undelivered batch"
+    );
+}

@@ -423,6 +423,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn single_record_answered_422_is_rejected_with_the_body_start() {
+        let long_body = "x".repeat(500);
+        let (url, _) = spawn_platform(move |_, _| {
+            (StatusCode::UNPROCESSABLE_ENTITY, long_body.clone()).into_response()
+        })
+        .await;
+        let (sink, _) = sink(settings(url));
+        let records = batch(1);
+
+        let delivery = sink
+            .deliver(&records, &CancellationToken::new())
+            .await
+            .unwrap();
+
+        assert!(delivery.accepted.is_empty());
+        assert_eq!(delivery.rejected.len(), 1);
+        assert_eq!(delivery.rejected[0].reason, "x".repeat(200));
+    }
+
+    #[tokio::test]
     async fn service_unavailable_twice_then_ok_is_retried() {
         let (url, seen) = spawn_platform(|call, _| {
             if call <= 2 {
