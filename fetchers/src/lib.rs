@@ -12,6 +12,21 @@
 //! - [`state`]: the fetch-state topic (cursor, ETag, failures) read at start-up and saved per run.
 //! - [`events`]: every log line and metric the fetcher emits.
 //! - [`error`]: the error type with its retriable/permanent split.
+//!
+//! # Limitations
+//! - JSON framing checks the structure around the items array but not inside an element: a
+//!   broken element is passed on and the normalizer dead-letters it.
+//! - `response.status_pointer` is judged when the body ends; items that came before an error
+//!   status in the same body are already produced (abuse.ch error bodies carry no items).
+//! - A body that breaks off mid-stream fails the run; the page is not re-requested within the
+//!   run, the whole run is retried on the next tick (records already sent are duplicates, which
+//!   downstream ids absorb).
+//! - A run interrupted by shutdown does not save its state, so the next run repeats it.
+//! - ETag/Last-Modified are only sent for unpaginated sources.
+//! - `Retry-After` is honoured up to 300 s; redirects are followed only on the same host.
+//! - Each `too_large` skip logs one WARN; these are not rate-limited yet.
+//! - librdkafka needs a `group.id` for the fetch-state reader's `assign()`; the reader never
+//!   joins that group nor commits to it.
 
 pub mod catalog;
 pub mod config;

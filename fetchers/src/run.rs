@@ -61,12 +61,28 @@ pub fn http_client() -> Result<reqwest::Client, FetchError> {
     reqwest::Client::builder()
         .user_agent(concat!("iocflow-fetcher/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(std::time::Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::limited(5))
+        .redirect(same_host_redirects())
         .build()
         .map_err(|e| FetchError::Config {
             key: "(http client)".into(),
             message: e.to_string(),
         })
+}
+
+/// Follows up to 5 redirects on the same host and port only: a header or query secret must not
+/// follow a redirect to another host (reqwest itself only drops `Authorization` and cookies).
+fn same_host_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_host = attempt.previous().first().is_some_and(|first| {
+            first.host_str() == attempt.url().host_str()
+                && first.port_or_known_default() == attempt.url().port_or_known_default()
+        });
+        if attempt.previous().len() > 5 || !same_host {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 /// Runs `integration` once, records the outcome in its fetch state, and reports it.
@@ -198,68 +214,83 @@ async fn fetch(
     let mut saved = Conditional::default();
     let mut buf: Vec<FramedItem> = Vec::new();
     let unconditional = Conditional::default();
-    loop {
-        let validators = if first { &conditional } else { &unconditional };
-        let response = tokio::select! {
-            r = retry::send(&client, &url, validators, policy) => r?,
-            () = ctx.stop.cancelled() => return items.interrupted().await,
-        };
-        if response.status().as_u16() == 304 {
-            if first {
-                return Ok(Fetched::NotModified);
-            }
-            break;
-        }
-        if first {
-            let header = |name| {
-                response
-                    .headers()
-                    .get(name)
-                    .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
-                    .map(str::to_string)
-            };
-            saved = Conditional {
-                etag: header(ETAG),
-                last_modified: header(LAST_MODIFIED),
-            };
-        }
-        items.start_page(client.request_url(&url));
-
-        let mut framer = Framer::new(spec);
-        let mut body = response.bytes_stream();
+    let pages: Result<bool, FetchError> = async {
         loop {
-            let chunk = tokio::select! {
-                c = body.next() => c,
-                () = ctx.stop.cancelled() => return items.interrupted().await,
+            let validators = if first { &conditional } else { &unconditional };
+            let response = tokio::select! {
+                r = retry::send(&client, &url, validators, policy) => r?,
+                () = ctx.stop.cancelled() => return Err(items.interrupted()),
             };
-            let Some(chunk) = chunk else { break };
-            let chunk = chunk.map_err(|e| FetchError::Transport {
-                source_id: spec.name.clone(),
-                url: client.request_url(&url),
-                message: e.without_url().to_string(),
-                retriable: true,
-            })?;
-            framer
-                .push(&chunk, &mut buf)
+            if response.status().as_u16() == 304 {
+                if first {
+                    return Ok(true);
+                }
+                break;
+            }
+            if first {
+                let header = |name| {
+                    response
+                        .headers()
+                        .get(name)
+                        .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                        .map(str::to_string)
+                };
+                saved = Conditional {
+                    etag: header(ETAG),
+                    last_modified: header(LAST_MODIFIED),
+                };
+            }
+            items.start_page(client.request_url(&url));
+
+            let mut framer = Framer::new(spec);
+            let mut body = response.bytes_stream();
+            loop {
+                let chunk = tokio::select! {
+                    c = body.next() => c,
+                    () = ctx.stop.cancelled() => return Err(items.interrupted()),
+                };
+                let Some(chunk) = chunk else { break };
+                let chunk = chunk.map_err(|e| FetchError::Transport {
+                    source_id: spec.name.clone(),
+                    url: client.request_url(&url),
+                    message: e.without_url().to_string(),
+                    retriable: true,
+                })?;
+                framer
+                    .push(&chunk, &mut buf)
+                    .map_err(|error| items.framing_error(error))?;
+                items.write(&mut buf).await?;
+            }
+            let outcome = framer
+                .finish(&mut buf)
                 .map_err(|error| items.framing_error(error))?;
             items.write(&mut buf).await?;
-        }
-        let outcome = framer
-            .finish(&mut buf)
-            .map_err(|error| items.framing_error(error))?;
-        items.write(&mut buf).await?;
-        let records = items.end_page();
+            let records = items.end_page();
 
-        match pager.next_url(&url, outcome.page_token.as_deref(), records)? {
-            Some(next) => {
-                url = next;
-                first = false;
+            match pager.next_url(&url, outcome.page_token.as_deref(), records)? {
+                Some(next) => {
+                    url = next;
+                    first = false;
+                }
+                None => break,
             }
-            None => break,
         }
+        Ok(false)
+    }
+    .await;
+
+    // Whatever happened, count the page in progress and wait for what was already sent, so
+    // the fetched/skipped/produced counters add up even for a failed run.
+    if items.page_fetched > 0 {
+        items.end_page();
+    }
+    let flushed = items.sink.flush().await;
+    let not_modified = pages?;
+    flushed?;
+    if not_modified {
+        return Ok(Fetched::NotModified);
     }
 
-    items.sink.flush().await?;
     Ok(Fetched::Items {
         items: items.sequence as u64,
         cursor: items.max_cursor,
@@ -302,27 +333,23 @@ impl ItemWriter<'_> {
         self.page_records
     }
 
-    fn framing_error(&mut self, error: crate::framing::FramingError) -> FetchError {
-        // Items framed before the error were counted as they were sent.
-        self.end_page();
+    fn framing_error(&self, error: crate::framing::FramingError) -> FetchError {
         FetchError::Framing {
             source_id: self.source.clone(),
             error,
         }
     }
 
-    async fn interrupted(&mut self) -> Result<Fetched, FetchError> {
-        self.end_page();
-        self.sink.flush().await?;
-        Err(FetchError::Interrupted {
+    fn interrupted(&self) -> FetchError {
+        FetchError::Interrupted {
             source_id: self.source.clone(),
-        })
+        }
     }
 
     async fn write(&mut self, buf: &mut Vec<FramedItem>) -> Result<(), FetchError> {
         for item in buf.drain(..) {
             if self.stop.is_cancelled() {
-                self.interrupted().await?;
+                return Err(self.interrupted());
             }
             let sequence = self.sequence;
             self.sequence += 1;
