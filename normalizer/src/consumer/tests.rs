@@ -228,3 +228,44 @@ async fn stage_loop_on_a_mock_cluster() {
     let offset = committed.find_partition(&topics.raw, 0).unwrap().offset();
     assert_eq!(offset, Offset::Offset(20));
 }
+
+/// Throughput of decoding + normalizing + encoding on a mix of the three bundled formats. A
+/// benchmark, not a timed test: run it in release with
+/// `cargo test -p iocflow-normalizer --release -- --ignored --nocapture normalize_throughput`.
+#[test]
+#[ignore = "benchmark; run explicitly in release"]
+fn normalize_throughput() {
+    let catalog = Catalog::load(&integrations()).unwrap();
+    let feodo = br#"{"ip_address":"162.243.103.246","port":8080,"status":"online","first_seen":"2022-06-08 02:22:17","last_online":"2024-05-01","malware":"Emotet"}"#;
+    let urlhaus = br#""2849530","2024-05-01 11:58:05","http://115.55.237.17:43145/i","online","2024-05-01 11:58:05","malware_download","32-bit,elf,mips,Mozi","https://urlhaus.abuse.ch/url/2849530/","geenensp""#;
+    let raw = |source: &str, framing: &str, payload: &[u8]| {
+        codec()
+            .encode(&RawRecord {
+                source: source.into(),
+                fetch_id: "f".into(),
+                fetched_at_ms: 1,
+                sequence: 0,
+                framing: framing.into(),
+                payload: payload.to_vec(),
+                request_url: "http://x/".into(),
+            })
+            .unwrap()
+    };
+    let mix = [
+        raw("feodotracker", "json_value", feodo),
+        raw("urlhaus", "csv_row", urlhaus),
+        raw(
+            "openphish",
+            "text_line",
+            b"https://www.example-shop.xyz/wp-admin/includes/netflix/",
+        ),
+    ];
+    let batch: Vec<OwnedMessage> = (0..30_000)
+        .map(|i| message(mix[i % 3].clone(), i as i64))
+        .collect();
+    let start = std::time::Instant::now();
+    let p = normalize_batch(&batch, &catalog, 5);
+    let secs = start.elapsed().as_secs_f64();
+    assert_eq!(p.tally.totals().0, 30_000);
+    println!("{:.0} records/s on one core", batch.len() as f64 / secs);
+}

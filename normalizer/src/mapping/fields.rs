@@ -11,6 +11,8 @@
 //! JSON `null` count as absent.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::io::{Cursor, SeekFrom};
 
 use iocflow_schemas::spec::FramingSpec;
 use serde_json::Value;
@@ -155,18 +157,20 @@ fn parse_csv<'a>(
     let delimiter = u8::try_from(delimiter).map_err(|_| {
         NormalizeError::new(ErrorKind::SchemaMismatch, "CSV delimiter is not one byte")
     })?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(payload);
-    let mut records = reader.records();
-    let record = match records.next() {
-        Some(Ok(record)) => record,
-        Some(Err(e)) => return Err(unparseable(format!("broken CSV row: {e}"))),
-        None => return Err(unparseable("empty CSV row".into())),
+    let (first, extra) = CSV_READER.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        let reader = match &mut *cached {
+            Some((d, reader)) if *d == delimiter => reader,
+            slot => &mut slot.insert((delimiter, new_csv_reader(delimiter))).1,
+        };
+        read_one_row(reader, payload)
+    });
+    let record = match first {
+        Ok(Some(record)) => record,
+        Ok(None) => return Err(unparseable("empty CSV row".into())),
+        Err(e) => return Err(unparseable(format!("broken CSV row: {e}"))),
     };
-    if records.next().is_some() {
+    if extra {
         return Err(unparseable("more than one CSV row in one record".into()));
     }
     if record.len() != columns.len() {
@@ -177,6 +181,50 @@ fn parse_csv<'a>(
         )));
     }
     Ok(Item::Csv { columns, record })
+}
+
+/// A CSV reader over an in-memory row.
+type RowReader = csv::Reader<Cursor<Vec<u8>>>;
+
+thread_local! {
+    /// One CSV reader per thread, reused for every row: building a reader (its parser tables
+    /// and buffer) costs far more than parsing one row.
+    static CSV_READER: RefCell<Option<(u8, RowReader)>> =
+        const { RefCell::new(None) };
+}
+
+fn new_csv_reader(delimiter: u8) -> RowReader {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(Cursor::new(Vec::new()));
+    // The first seek reads the (empty) header row once, so no later row is taken for one.
+    let _ = reader.seek_raw(SeekFrom::Start(0), csv::Position::new());
+    reader
+}
+
+/// Reads the first row of `payload` with a reused reader, and whether a second row follows.
+fn read_one_row(
+    reader: &mut RowReader,
+    payload: &[u8],
+) -> (csv::Result<Option<csv::StringRecord>>, bool) {
+    let buf = reader.get_mut().get_mut();
+    buf.clear();
+    buf.extend_from_slice(payload);
+    // Resets the parser, the reader's buffer and its end-of-input state for the new input.
+    if let Err(e) = reader.seek_raw(SeekFrom::Start(0), csv::Position::new()) {
+        return (Err(e), false);
+    }
+    let mut record = csv::StringRecord::new();
+    match reader.read_record(&mut record) {
+        Ok(true) => {}
+        Ok(false) => return (Ok(None), false),
+        Err(e) => return (Err(e), false),
+    }
+    let mut next = csv::ByteRecord::new();
+    let extra = matches!(reader.read_byte_record(&mut next), Ok(true) | Err(_));
+    (Ok(Some(record)), extra)
 }
 
 fn unparseable(message: String) -> NormalizeError {
@@ -213,6 +261,35 @@ mod tests {
         assert_eq!(err.kind, ErrorKind::Unparseable);
         let err = Item::parse(&spec, "csv_row", b"\xff\xfe,a,b").unwrap_err();
         assert_eq!(err.kind, ErrorKind::Unparseable);
+        let err = Item::parse(&spec, "csv_row", b"1,a,b\n2,c,d\n").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Unparseable);
+    }
+
+    #[test]
+    fn reused_reader_starts_fresh_for_every_row() {
+        let spec = csv_spec();
+        // An unterminated quote must not swallow the next row.
+        let item = Item::parse(&spec, "csv_row", b"\"1,a,b").unwrap_err();
+        assert_eq!(item.kind, ErrorKind::Unparseable);
+        for i in 0..3 {
+            let row = format!("{i},\"http://a.example/{i}\",\"q\"\"x\"\r\n");
+            let item = Item::parse(&spec, "csv_row", row.as_bytes()).unwrap();
+            assert_eq!(item.string("id").unwrap().unwrap(), i.to_string());
+            assert_eq!(item.string("tags").unwrap().unwrap(), "q\"x");
+        }
+        // A quoted newline stays inside its field.
+        let item = Item::parse(&spec, "csv_row", b"1,\"a\nb\",c").unwrap();
+        assert_eq!(item.string("url").unwrap().unwrap(), "a\nb");
+        // Another delimiter gets its own reader.
+        let semi = FramingSpec::Csv {
+            columns: vec!["a".into(), "b".into()],
+            comment_prefix: None,
+            has_header: false,
+            delimiter: ';',
+            max_item_bytes: 1024,
+        };
+        let item = Item::parse(&semi, "csv_row", b"x;y").unwrap();
+        assert_eq!(item.string("b").unwrap().unwrap(), "y");
     }
 
     #[test]

@@ -187,9 +187,14 @@ fn list(
         None => Vec::new(),
     };
     out.extend(constants.iter().cloned());
-    let mut seen = std::collections::HashSet::with_capacity(out.len());
-    out.retain(|v| seen.insert(v.clone()));
-    Ok(out)
+    // Lists are short: a linear scan is cheaper than hashing.
+    let mut unique: Vec<String> = Vec::with_capacity(out.len());
+    for v in out {
+        if !unique.contains(&v) {
+            unique.push(v);
+        }
+    }
+    Ok(unique)
 }
 
 fn in_field(field: &str, e: NormalizeError) -> NormalizeError {
