@@ -19,8 +19,9 @@
 //! partitions are re-read elsewhere from the last stored offsets: duplicates, never loss.
 //!
 //! Shutdown: when `shutdown` is cancelled, no new batch starts; the batch in flight finishes,
-//! its offsets are stored, stored offsets are committed, and [`run`] returns. Deliveries still
-//! failing when `drain_timeout_ms` has passed are abandoned without storing their offsets.
+//! its offsets are stored, stored offsets are committed, and [`run`] returns. The batch gets 80%
+//! of `drain_timeout_ms` (deliveries still failing then are abandoned without storing their
+//! offsets), the final commit the remaining 20%.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -258,6 +259,16 @@ async fn process_batch(
 
 /// Normalizes every record of a batch; never fails, every record ends as an output or a skip.
 fn normalize_batch(batch: &[OwnedMessage], catalog: &Catalog, now_ms: i64) -> Processed {
+    normalize_batch_with(batch, catalog, now_ms, normalize_payload)
+}
+
+/// [`normalize_batch`] with the per-record function as a parameter, so tests can make it panic.
+fn normalize_batch_with(
+    batch: &[OwnedMessage],
+    catalog: &Catalog,
+    now_ms: i64,
+    per_record: impl Fn(&[u8], &Catalog, &Origin, i64) -> RecordResult,
+) -> Processed {
     let mut p = Processed::default();
     for msg in batch {
         let origin = Origin {
@@ -272,7 +283,7 @@ fn normalize_batch(batch: &[OwnedMessage], catalog: &Catalog, now_ms: i64) -> Pr
         *next = (*next).max(origin.offset + 1);
 
         let payload = msg.payload().unwrap_or_default();
-        let outcome = guarded(|| normalize_payload(payload, catalog, &origin, now_ms));
+        let outcome = guarded(|| per_record(payload, catalog, &origin, now_ms));
         let (label, source, result) = match outcome {
             Ok(r) => r,
             Err(panic) => (

@@ -93,6 +93,37 @@ fn batch_ends_every_record_as_output_or_skip_and_tracks_offsets() {
 }
 
 #[test]
+fn a_panicking_record_becomes_a_panic_dead_letter_and_the_batch_goes_on() {
+    let catalog = Catalog::load(&integrations()).unwrap();
+    let batch = vec![
+        message(raw_line("http://a.example/", 0), 0),
+        message(b"boom".to_vec(), 1),
+        message(raw_line("http://b.example/", 2), 2),
+    ];
+    let p = normalize_batch_with(&batch, &catalog, 5, |payload, catalog, origin, now| {
+        if payload == b"boom" {
+            panic!("mapping bug");
+        }
+        normalize_payload(payload, catalog, origin, now)
+    });
+    assert_eq!(p.tally.totals(), (2, 0, 1));
+    let dead = &p.outputs[1];
+    assert_eq!(dead.target, Target::DeadLetters);
+    let dl: DeadLetter = codec().decode(&dead.payload).unwrap();
+    assert_eq!(dl.error_kind, "panic");
+    assert!(
+        dl.error_message.contains("mapping bug"),
+        "{}",
+        dl.error_message
+    );
+    assert_eq!(
+        (dl.original_offset, dl.original_value.as_slice()),
+        (1, &b"boom"[..])
+    );
+    assert_eq!(p.next_offsets[&("raw".to_string(), 3)], 3);
+}
+
+#[test]
 fn a_panic_is_caught_with_its_message() {
     let r: Result<(), String> = guarded(|| panic!("boom {}", 7));
     assert_eq!(r.unwrap_err(), "boom 7");
