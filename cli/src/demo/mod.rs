@@ -426,8 +426,14 @@ async fn stop_all(children: &mut [StageProcess]) {
     // The fetcher first, then the stages downstream of it, each draining what it holds.
     for stage in Stage::ALL {
         for child in children.iter_mut().filter(|c| c.stage == stage) {
-            if let Err(e) = child.stop().await {
-                eprintln!("iocflow demo: cannot stop {}: {e:#}", stage.binary());
+            match child.stop().await {
+                Ok(status) if status.success() => {}
+                Ok(status) => eprintln!(
+                    "iocflow demo: {} ended with {status} after SIGTERM; see {}",
+                    stage.binary(),
+                    child.log_path.display()
+                ),
+                Err(e) => eprintln!("iocflow demo: cannot stop {}: {e:#}", stage.binary()),
             }
         }
     }
