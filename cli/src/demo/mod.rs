@@ -160,11 +160,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
 
     // Watch until done, timed out, failed or interrupted.
-    let display = ProgressDisplay::new();
+    let mut display = ProgressDisplay::new();
     let outcome = watch(
         &mut children,
         &names,
-        &display,
+        &mut display,
         Duration::from_secs(args.timeout_secs),
         &stop_signal,
     )
@@ -372,7 +372,7 @@ enum Watch {
 async fn watch(
     children: &mut [StageProcess],
     names: &[String],
-    display: &ProgressDisplay,
+    display: &mut ProgressDisplay,
     timeout: Duration,
     stop_signal: &tokio_util::sync::CancellationToken,
 ) -> Watch {

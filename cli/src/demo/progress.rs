@@ -3,9 +3,11 @@
 //! The stages report `iocflow_records_total{stage,source,outcome}` and
 //! `iocflow_fetch_runs_total{source,outcome}` (`docs/CONTRACTS.md`); a [`Snapshot`] is the sum
 //! of those counters over the three processes at one moment. The display is an indicatif
-//! spinner per stage on stderr, so stdout stays parseable.
+//! spinner per stage on stderr, so stdout stays parseable; when stderr is not a terminal (CI,
+//! a log file) it prints a plain progress line whenever the counts change instead.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -163,6 +165,8 @@ pub struct ProgressDisplay {
     fetch: ProgressBar,
     normalize: ProgressBar,
     submit: ProgressBar,
+    /// Without a terminal: the last plain line printed, so only changes are printed.
+    plain_last: Option<String>,
 }
 
 impl ProgressDisplay {
@@ -183,12 +187,21 @@ impl ProgressDisplay {
             normalize: bar("normalize"),
             submit: bar("submit"),
             _multi: multi,
+            plain_last: (!std::io::stderr().is_terminal()).then(String::new),
         }
     }
 
     /// Shows a snapshot against the enabled integrations.
-    pub fn update(&self, snap: &Snapshot, sources: &[String]) {
+    pub fn update(&mut self, snap: &Snapshot, sources: &[String]) {
         let fetched_sources = sources.iter().filter(|s| snap.fetch_runs(s) > 0).count();
+        if let Some(last) = &mut self.plain_last {
+            let line = plain_line(snap, fetched_sources, sources.len());
+            if *last != line {
+                eprintln!("{line}");
+                *last = line;
+            }
+            return;
+        }
         self.fetch.set_message(format!(
             "{fetched_sources}/{} sources fetched, {} items framed, {} produced, {} skipped",
             sources.len(),
@@ -220,6 +233,20 @@ impl ProgressDisplay {
             b.finish_and_clear();
         }
     }
+}
+
+/// One line of progress for logs: sources fetched and records through each stage.
+pub fn plain_line(snap: &Snapshot, fetched_sources: usize, sources: usize) -> String {
+    let normalized = snap.stage_total("normalize", "normalized");
+    format!(
+        "progress: fetch {fetched_sources}/{sources} sources, {} produced; normalize {} of them; \
+         submit {} of {normalized} indicators",
+        snap.stage_total("fetch", "produced"),
+        normalized
+            + snap.stage_total("normalize", "skipped")
+            + snap.stage_total("normalize", "dead_lettered"),
+        snap.stage_total("submit", "submitted") + snap.stage_total("submit", "dead_lettered"),
+    )
 }
 
 impl Default for ProgressDisplay {
@@ -254,6 +281,10 @@ weird line without value
         assert_eq!(snap.records("submit", "urlhaus", "submitted"), 0);
         assert_eq!(snap.fetch_runs("urlhaus"), 1);
         assert_eq!(snap.stage_total("fetch", "skipped"), 3);
+        assert_eq!(
+            plain_line(&snap, 1, 2),
+            "progress: fetch 1/2 sources, 9 produced; normalize 7 of them; submit 0 of 7 indicators"
+        );
     }
 
     #[test]
