@@ -21,11 +21,31 @@ const HEADER_LEN: usize = 10;
 
 /// Every schema version shipped with this build, oldest first within a kind.
 const SCHEMAS: &[(RecordKind, u32, &str)] = &[
-    (RecordKind::RawRecord, 1, include_str!("../avro/raw_record.v1.avsc")),
-    (RecordKind::Indicator, 1, include_str!("../avro/indicator.v1.avsc")),
-    (RecordKind::Indicator, 2, include_str!("../avro/indicator.v2.avsc")),
-    (RecordKind::DeadLetter, 1, include_str!("../avro/dead_letter.v1.avsc")),
-    (RecordKind::FetchState, 1, include_str!("../avro/fetch_state.v1.avsc")),
+    (
+        RecordKind::RawRecord,
+        1,
+        include_str!("../avro/raw_record.v1.avsc"),
+    ),
+    (
+        RecordKind::Indicator,
+        1,
+        include_str!("../avro/indicator.v1.avsc"),
+    ),
+    (
+        RecordKind::Indicator,
+        2,
+        include_str!("../avro/indicator.v2.avsc"),
+    ),
+    (
+        RecordKind::DeadLetter,
+        1,
+        include_str!("../avro/dead_letter.v1.avsc"),
+    ),
+    (
+        RecordKind::FetchState,
+        1,
+        include_str!("../avro/fetch_state.v1.avsc"),
+    ),
 ];
 
 /// The kinds of record iocflow writes.
@@ -275,10 +295,16 @@ mod tests {
             payload: b"\"1\",\"x\"\xff\x00".to_vec(),
             request_url: "http://127.0.0.1/x".into(),
         };
-        assert_eq!(c.decode::<RawRecord>(&c.encode(&raw).unwrap()).unwrap(), raw);
+        assert_eq!(
+            c.decode::<RawRecord>(&c.encode(&raw).unwrap()).unwrap(),
+            raw
+        );
 
         let ind = indicator();
-        assert_eq!(c.decode::<Indicator>(&c.encode(&ind).unwrap()).unwrap(), ind);
+        assert_eq!(
+            c.decode::<Indicator>(&c.encode(&ind).unwrap()).unwrap(),
+            ind
+        );
 
         let dl = DeadLetter {
             stage: "normalize".into(),
@@ -297,7 +323,11 @@ mod tests {
             original_key: None,
             ..dl
         };
-        assert_eq!(c.decode::<DeadLetter>(&c.encode(&dl_none).unwrap()).unwrap(), dl_none);
+        assert_eq!(
+            c.decode::<DeadLetter>(&c.encode(&dl_none).unwrap())
+                .unwrap(),
+            dl_none
+        );
 
         let st = FetchState {
             source: "urlhaus".into(),
@@ -371,7 +401,11 @@ mod tests {
         // The v2 writer refuses to write a v1-shaped value, and vice versa: the versions differ.
         assert!(c.encode_version(&indicator(), 1).is_err());
         let new = c.encode(&indicator()).unwrap();
-        assert_ne!(old[2..10], new[2..10], "v1 and v2 have different fingerprints");
+        assert_ne!(
+            old[2..10],
+            new[2..10],
+            "v1 and v2 have different fingerprints"
+        );
 
         let read: Indicator = c.decode(&old).unwrap();
         assert_eq!(read.value, "192.0.2.10");
@@ -402,6 +436,9 @@ mod tests {
         ));
         let mut truncated = c.encode(&indicator()).unwrap();
         truncated.truncate(20);
-        assert_eq!(c.decode::<Indicator>(&truncated).unwrap_err().kind(), "undecodable");
+        assert_eq!(
+            c.decode::<Indicator>(&truncated).unwrap_err().kind(),
+            "undecodable"
+        );
     }
 }

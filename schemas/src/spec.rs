@@ -441,9 +441,11 @@ impl IntegrationSpec {
                 "use lower-case letters, digits and _".into(),
             ));
         }
-        if !(self.request.url.starts_with("http://") || self.request.url.starts_with("https://"))
-        {
-            return Err(invalid("request.url", "must be an absolute http(s) URL".into()));
+        if !(self.request.url.starts_with("http://") || self.request.url.starts_with("https://")) {
+            return Err(invalid(
+                "request.url",
+                "must be an absolute http(s) URL".into(),
+            ));
         }
         if self.schedule_secs == 0 {
             return Err(invalid("schedule_secs", "must be at least 1".into()));
@@ -453,7 +455,10 @@ impl IntegrationSpec {
         }
         if let FramingSpec::Csv { columns, .. } = &self.framing {
             if columns.is_empty() {
-                return Err(invalid("framing.columns", "list at least one column".into()));
+                return Err(invalid(
+                    "framing.columns",
+                    "list at least one column".into(),
+                ));
             }
         }
         match (&self.mapping.kind, &self.mapping.type_field) {
@@ -591,18 +596,24 @@ value = "line"
     #[test]
     fn unknown_key_is_named() {
         let text = MINIMAL.replace("[mapping]", "[mapping]\nvalu = \"x\"");
-        let err = IntegrationSpec::parse(&text, Path::new("x")).unwrap_err().to_string();
+        let err = IntegrationSpec::parse(&text, Path::new("x"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("valu"), "{err}");
     }
 
     #[test]
     fn impossible_values_name_their_key() {
         let text = MINIMAL.replace("name = \"example\"", "name = \"Bad Name\"");
-        let err = IntegrationSpec::parse(&text, Path::new("x")).unwrap_err().to_string();
+        let err = IntegrationSpec::parse(&text, Path::new("x"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`name`"), "{err}");
 
         let text = MINIMAL.replace("type = \"ipv4\"", "type = \"ipv4\"\ntype_field = \"t\"");
-        let err = IntegrationSpec::parse(&text, Path::new("x")).unwrap_err().to_string();
+        let err = IntegrationSpec::parse(&text, Path::new("x"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("mapping.type_field"), "{err}");
     }
 }

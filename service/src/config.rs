@@ -89,7 +89,11 @@ pub fn load<T: DeserializeOwned>(
     serde_path_to_error::deserialize(de).map_err(|e| {
         let key = e.path().to_string();
         ConfigError::Key {
-            key: if key == "." { "(top level)".into() } else { key },
+            key: if key == "." {
+                "(top level)".into()
+            } else {
+                key
+            },
             message: e.into_inner().to_string(),
         }
     })
@@ -143,7 +147,9 @@ fn parse_scalar(value: &str) -> toml::Value {
     let doc = format!("v = {value}");
     match doc.parse::<toml::Table>() {
         Ok(mut t) => match t.remove("v") {
-            Some(v @ (toml::Value::Boolean(_) | toml::Value::Integer(_) | toml::Value::Float(_))) => v,
+            Some(
+                v @ (toml::Value::Boolean(_) | toml::Value::Integer(_) | toml::Value::Float(_)),
+            ) => v,
             Some(v @ toml::Value::Array(_)) => v,
             _ => toml::Value::String(value.to_string()),
         },
@@ -171,7 +177,10 @@ mod tests {
     }
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -198,7 +207,10 @@ mod tests {
         let file = dir.join("c.toml");
         std::fs::write(&file, "[kafka]\nbootstrap_servers = \"x\"\nboostrap = 1\n").unwrap();
         let err = load::<Cfg>(Some(&file), env(&[])).unwrap_err().to_string();
-        assert!(err.contains("kafka.boostrap") || err.contains("boostrap"), "{err}");
+        assert!(
+            err.contains("kafka.boostrap") || err.contains("boostrap"),
+            "{err}"
+        );
         assert!(err.starts_with("config key"), "{err}");
     }
 
