@@ -1,14 +1,14 @@
-#![cfg(feature = "broker-tests")]
-// Test code: a failed set-up step fails the test with its message, as in a #[test] body.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Fault tests: the pipeline loses nothing when the normalizer is killed with SIGKILL
 //! mid-stream, or when the broker restarts mid-stream.
 //!
-//! A generated integration (a `lines` spec and a recording of [`URLS`] URLs) is fetched into
+//! A generated integration (a `lines` spec and a recording of `URLS` generated URLs) is fetched into
 //! the raw topic first; the normalizer then starts, and once part (not all) of the indicators
 //! are produced the fault is injected. At the end every generated URL must have reached the
 //! platform at least once; duplicates are allowed (at-least-once delivery), counted and
 //! printed.
+#![cfg(feature = "broker-tests")]
+// Test code: a failed set-up step fails the test with its message, as in a #[test] body.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -1,6 +1,3 @@
-#![cfg(feature = "broker-tests")]
-// Test code: a failed set-up step fails the test with its message, as in a #[test] body.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! System tests: Tansu, the replay server, a platform and the three binaries as processes,
 //! over the bundled integrations in `fetchers/integrations`.
 //!
@@ -8,6 +5,9 @@
 //! indicator, one dead letter or one counted skip, as each integration's `expected.jsonl`
 //! says; the platform receives every expected indicator; the binaries' metrics agree with what
 //! is on the topics; each source has a fetch state; SIGTERM drains every binary to exit 0.
+#![cfg(feature = "broker-tests")]
+// Test code: a failed set-up step fails the test with its message, as in a #[test] body.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
