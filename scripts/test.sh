@@ -19,6 +19,19 @@ step() {
     echo "==> $*"
 }
 
+step "system packages librdkafka builds against"
+# libssl-dev (TLS/SASL in librdkafka), pkg-config, zlib; present on the usual image, installed when not.
+missing=()
+for pkg in libssl-dev pkg-config zlib1g-dev; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    echo "installing ${missing[*]}"
+    apt-get update -qq && apt-get install -y -qq "${missing[@]}"
+else
+    echo "present"
+fi
+
 step "cargo fmt --all --check"
 cargo fmt --all --check
 
@@ -31,6 +44,24 @@ bash scripts/install-tansu.sh
 step "cargo build --workspace --bins"
 # The system and fault tests run these binaries as processes; they must be up to date.
 cargo build --workspace --bins
+
+step "start a Tansu broker for the CLI's admin tests"
+# The CLI's admin tests (topics, replay, dead letters) run against the broker named by
+# IOCFLOW_TEST_BOOTSTRAP_SERVERS; the system and fault tests start their own brokers.
+tansu_dir="$(mktemp -d)"
+tansu_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+(cd "$tansu_dir" && exec tansu broker --listener-url "tcp://127.0.0.1:$tansu_port" \
+    --advertised-listener-url "tcp://127.0.0.1:$tansu_port" --storage-engine sqlite://tansu.db \
+    >"$tansu_dir/tansu.log" 2>&1) &
+tansu_pid=$!
+trap 'kill "$tansu_pid" 2>/dev/null || true; rm -rf "$tansu_dir"' EXIT
+for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$tansu_port") 2>/dev/null && break
+    kill -0 "$tansu_pid" 2>/dev/null || { cat "$tansu_dir/tansu.log"; exit 1; }
+    sleep 0.2
+done
+export IOCFLOW_TEST_BOOTSTRAP_SERVERS="127.0.0.1:$tansu_port"
+echo "tansu on $IOCFLOW_TEST_BOOTSTRAP_SERVERS"
 
 step "cargo test --workspace --features iocflow-tests/broker-tests"
 cargo test --workspace --features iocflow-tests/broker-tests
