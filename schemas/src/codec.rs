@@ -37,6 +37,11 @@ const SCHEMAS: &[(RecordKind, u32, &str)] = &[
         include_str!("../avro/indicator.v2.avsc"),
     ),
     (
+        RecordKind::Indicator,
+        3,
+        include_str!("../avro/indicator.v3.avsc"),
+    ),
+    (
         RecordKind::DeadLetter,
         1,
         include_str!("../avro/dead_letter.v1.avsc"),
@@ -279,6 +284,9 @@ mod tests {
             normalized_at_ms: 1_700_000_000_500,
             valid_until_ms: Some(1_800_000_000_000),
             references: vec!["https://example.org/report".into()],
+            value_unicode: None,
+            status: "revoked".into(),
+            flags: vec!["reserved_address".into()],
         }
     }
 
@@ -411,9 +419,85 @@ mod tests {
         assert_eq!(read.value, "192.0.2.10");
         assert_eq!(read.port, Some(443));
         assert_eq!(read.raw_offset, 42);
-        // The fields added in v2 take their schema defaults.
+        // The fields added in v2 and v3 take their schema defaults.
         assert_eq!(read.valid_until_ms, None);
         assert!(read.references.is_empty());
+        assert_eq!(read.value_unicode, None);
+        assert_eq!(read.status, "active");
+        assert!(read.flags.is_empty());
+    }
+
+    #[test]
+    fn reader_decodes_records_written_with_the_v2_indicator_schema() {
+        let c = Codec::new().unwrap();
+        // Written by a v2 producer: its type knows nothing of value_unicode, status and flags.
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct IndicatorV2 {
+            id: String,
+            #[serde(rename = "type")]
+            kind: String,
+            value: String,
+            port: Option<i32>,
+            source: String,
+            source_ref: Option<String>,
+            first_seen_ms: Option<i64>,
+            last_seen_ms: Option<i64>,
+            confidence: Option<i32>,
+            tlp: String,
+            tags: Vec<String>,
+            threat_types: Vec<String>,
+            malware_families: Vec<String>,
+            fetch_id: String,
+            raw_topic: String,
+            raw_partition: i32,
+            raw_offset: i64,
+            normalized_at_ms: i64,
+            valid_until_ms: Option<i64>,
+            references: Vec<String>,
+        }
+        impl AvroRecord for IndicatorV2 {
+            const KIND: RecordKind = RecordKind::Indicator;
+        }
+        let i = indicator();
+        let v2 = IndicatorV2 {
+            id: i.id.clone(),
+            kind: i.kind.clone(),
+            value: i.value.clone(),
+            port: i.port,
+            source: i.source.clone(),
+            source_ref: i.source_ref.clone(),
+            first_seen_ms: i.first_seen_ms,
+            last_seen_ms: i.last_seen_ms,
+            confidence: i.confidence,
+            tlp: i.tlp.clone(),
+            tags: i.tags.clone(),
+            threat_types: i.threat_types.clone(),
+            malware_families: i.malware_families.clone(),
+            fetch_id: i.fetch_id.clone(),
+            raw_topic: i.raw_topic.clone(),
+            raw_partition: i.raw_partition,
+            raw_offset: i.raw_offset,
+            normalized_at_ms: i.normalized_at_ms,
+            valid_until_ms: i.valid_until_ms,
+            references: i.references.clone(),
+        };
+        let old = c.encode_version(&v2, 2).unwrap();
+        assert!(c.encode_version(&i, 2).is_err());
+        assert_ne!(
+            old[2..10],
+            c.encode(&i).unwrap()[2..10],
+            "v2 and v3 have different fingerprints"
+        );
+
+        let read: Indicator = c.decode(&old).unwrap();
+        let expected = Indicator {
+            value_unicode: None,
+            status: "active".into(),
+            flags: Vec::new(),
+            ..i
+        };
+        assert_eq!(read, expected);
+        assert_eq!(c.newest_version(RecordKind::Indicator), Some(3));
     }
 
     #[test]

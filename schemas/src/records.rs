@@ -78,6 +78,25 @@ pub struct Indicator {
     /// Links to reports about the indicator. Added in schema version 2.
     #[serde(default)]
     pub references: Vec<String>,
+    /// Unicode form of an IDNA value (domain, URL host, email domain) when it differs from the
+    /// punycode `value`. Added in schema version 3.
+    #[serde(default)]
+    pub value_unicode: Option<String>,
+    /// Lifecycle: `active`, `revoked` (the source withdrew it) or `expired` (`valid_until_ms` is
+    /// in the past when normalized). Added in schema version 3; records written before it read
+    /// as `active`.
+    #[serde(default = "default_status")]
+    pub status: String,
+    /// Caveats of an indicator that was kept anyway, e.g. `private_address` or
+    /// `reserved_address` when the integration keeps non-public addresses. Added in schema
+    /// version 3.
+    #[serde(default)]
+    pub flags: Vec<String>,
+}
+
+/// Status of an indicator whose record predates schema version 3.
+fn default_status() -> String {
+    "active".to_owned()
 }
 
 impl AvroRecord for Indicator {

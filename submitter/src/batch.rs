@@ -183,6 +183,9 @@ pub(crate) mod tests {
             normalized_at_ms: 0,
             valid_until_ms: None,
             references: vec![],
+            value_unicode: None,
+            status: "active".into(),
+            flags: vec![],
         }
     }
 

@@ -57,6 +57,9 @@ fn indicator(value: &str) -> Indicator {
         normalized_at_ms: 0,
         valid_until_ms: None,
         references: vec![],
+        value_unicode: None,
+        status: "active".into(),
+        flags: vec![],
     }
 }
 

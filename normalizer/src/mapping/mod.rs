@@ -133,6 +133,9 @@ pub fn map_record(
         normalized_at_ms: now_ms,
         valid_until_ms,
         references: list(&item, m.references.as_ref(), &[])?,
+        value_unicode: None,
+        status: "active".to_owned(),
+        flags: Vec::new(),
     }))
 }
 
