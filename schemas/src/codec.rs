@@ -5,6 +5,11 @@
 //! looks the fingerprint up among every schema version shipped in `schemas/avro/` and resolves
 //! the datum from that writer schema to the newest one, so records written by an older release
 //! stay readable without a schema registry server.
+//!
+//! Records of the newest version take a fast path where the type has one: the hand-written
+//! datum writers and readers of [`crate::binary`], byte-identical to apache-avro's. Everything
+//! else (older writer versions, which need schema resolution, and types without a fast path)
+//! goes through apache-avro's `Value` tree.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -66,10 +71,54 @@ pub enum RecordKind {
     FetchState,
 }
 
+impl RecordKind {
+    /// Position in [`Codec`]'s per-kind table.
+    const fn index(self) -> usize {
+        match self {
+            RecordKind::RawRecord => 0,
+            RecordKind::Indicator => 1,
+            RecordKind::DeadLetter => 2,
+            RecordKind::FetchState => 3,
+        }
+    }
+}
+
+/// Number of [`RecordKind`]s.
+const KINDS: usize = 4;
+
 /// A Rust type that the codec can write and read.
+///
+/// Only [`AvroRecord::KIND`] is required. A type may add a hand-written encoder and decoder of
+/// its newest schema version (see [`crate::binary`]): it names that version in
+/// [`AvroRecord::FAST_VERSION`] and overrides [`AvroRecord::write_datum`] and/or
+/// [`AvroRecord::read_datum`]. The codec uses them only while `FAST_VERSION` is the newest
+/// bundled version of the kind, so a new schema version falls back to apache-avro until the
+/// hand-written code is updated.
 pub trait AvroRecord: Serialize + DeserializeOwned {
     /// Which schema family the type belongs to.
     const KIND: RecordKind;
+
+    /// The schema version the hand-written datum code implements, if the type has any.
+    const FAST_VERSION: Option<u32> = None;
+
+    /// Appends the Avro binary datum of `self` in schema version [`AvroRecord::FAST_VERSION`]
+    /// to `out` and returns `true`; returns `false`, writing nothing, when the type has no
+    /// hand-written encoder.
+    fn write_datum(&self, _out: &mut Vec<u8>) -> bool {
+        false
+    }
+
+    /// Reads a datum written in schema version [`AvroRecord::FAST_VERSION`]; `None` when the
+    /// type has no hand-written decoder.
+    ///
+    /// # Errors
+    /// [`CodecError::Avro`] when the datum is truncated or not valid for the schema.
+    fn read_datum(_datum: &[u8]) -> Option<Result<Self, CodecError>>
+    where
+        Self: Sized,
+    {
+        None
+    }
 }
 
 /// Why a record could not be encoded or decoded.
@@ -115,6 +164,9 @@ struct Version {
 pub struct Codec {
     by_fingerprint: HashMap<u64, Version>,
     newest: HashMap<RecordKind, (u64, Schema)>,
+    /// Fingerprint and version of the newest schema of each kind, by [`RecordKind::index`]:
+    /// what the fast path checks per record without hashing.
+    newest_ids: [Option<(u64, u32)>; KINDS],
 }
 
 /// The process-wide codec, parsed once.
@@ -136,11 +188,13 @@ impl Codec {
     pub fn new() -> Result<Codec, CodecError> {
         let mut by_fingerprint = HashMap::new();
         let mut newest: HashMap<RecordKind, (u64, Schema)> = HashMap::new();
+        let mut newest_ids = [None; KINDS];
 
         for (kind, version, text) in SCHEMAS {
             let schema = Schema::parse_str(text).map_err(|e| CodecError::Avro(e.to_string()))?;
             let fp = fingerprint(&schema);
             newest.insert(*kind, (fp, schema.clone()));
+            newest_ids[kind.index()] = Some((fp, *version));
             by_fingerprint.insert(
                 fp,
                 Version {
@@ -154,6 +208,7 @@ impl Codec {
         Ok(Codec {
             by_fingerprint,
             newest,
+            newest_ids,
         })
     }
 
@@ -169,8 +224,23 @@ impl Codec {
     /// # Errors
     /// Returns [`CodecError::Avro`] when the value does not fit the schema.
     pub fn encode<T: AvroRecord>(&self, record: &T) -> Result<Vec<u8>, CodecError> {
+        if let Some(fp) = self.fast_path::<T>() {
+            let mut out = Vec::new();
+            out.extend_from_slice(&MARKER);
+            out.extend_from_slice(&fp.to_le_bytes());
+            if record.write_datum(&mut out) {
+                return Ok(out);
+            }
+        }
         let (fp, schema) = self.writer(T::KIND)?;
         self.encode_with(record, *fp, schema)
+    }
+
+    /// The newest fingerprint of `T`'s kind when `T`'s hand-written datum code implements
+    /// that newest version.
+    fn fast_path<T: AvroRecord>(&self) -> Option<u64> {
+        let (fp, version) = self.newest_ids[T::KIND.index()]?;
+        (T::FAST_VERSION == Some(version)).then_some(fp)
     }
 
     /// Encodes a record with a named schema version (used to test old-writer compatibility).
@@ -218,6 +288,13 @@ impl Codec {
         let mut fp_bytes = [0u8; 8];
         fp_bytes.copy_from_slice(&bytes[2..HEADER_LEN]);
         let fp = u64::from_le_bytes(fp_bytes);
+
+        // Newest version with a hand-written reader: no schema resolution needed.
+        if self.fast_path::<T>() == Some(fp) {
+            if let Some(read) = T::read_datum(&bytes[HEADER_LEN..]) {
+                return read;
+            }
+        }
 
         let writer = self
             .by_fingerprint

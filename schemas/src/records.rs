@@ -6,7 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{AvroRecord, RecordKind};
+use crate::binary;
+use crate::codec::{AvroRecord, CodecError, RecordKind};
 
 /// One source item exactly as the source sent it (raw topic).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,6 +31,16 @@ pub struct RawRecord {
 
 impl AvroRecord for RawRecord {
     const KIND: RecordKind = RecordKind::RawRecord;
+    const FAST_VERSION: Option<u32> = Some(binary::RAW_RECORD_VERSION);
+
+    fn write_datum(&self, out: &mut Vec<u8>) -> bool {
+        binary::write_raw_record(self, out);
+        true
+    }
+
+    fn read_datum(datum: &[u8]) -> Option<Result<Self, CodecError>> {
+        Some(binary::read_raw_record(datum).map_err(|e| CodecError::Avro(e.to_string())))
+    }
 }
 
 /// A canonical, validated indicator (indicators topic, keyed by `id`).
@@ -101,6 +112,12 @@ fn default_status() -> String {
 
 impl AvroRecord for Indicator {
     const KIND: RecordKind = RecordKind::Indicator;
+    const FAST_VERSION: Option<u32> = Some(binary::INDICATOR_VERSION);
+
+    fn write_datum(&self, out: &mut Vec<u8>) -> bool {
+        binary::write_indicator(self, out);
+        true
+    }
 }
 
 /// A record a stage could not process (dead-letter topics).
@@ -132,6 +149,12 @@ pub struct DeadLetter {
 
 impl AvroRecord for DeadLetter {
     const KIND: RecordKind = RecordKind::DeadLetter;
+    const FAST_VERSION: Option<u32> = Some(binary::DEAD_LETTER_VERSION);
+
+    fn write_datum(&self, out: &mut Vec<u8>) -> bool {
+        binary::write_dead_letter(self, out);
+        true
+    }
 }
 
 /// Where an integration's fetching stands (compacted fetch-state topic, keyed by source).
@@ -161,6 +184,12 @@ pub struct FetchState {
 
 impl AvroRecord for FetchState {
     const KIND: RecordKind = RecordKind::FetchState;
+    const FAST_VERSION: Option<u32> = Some(binary::FETCH_STATE_VERSION);
+
+    fn write_datum(&self, out: &mut Vec<u8>) -> bool {
+        binary::write_fetch_state(self, out);
+        true
+    }
 }
 
 /// Serde adapter so `Vec<u8>` is written as Avro `bytes`, not an array of ints.
