@@ -16,7 +16,8 @@
 //! - [`consumer`]: the stage loop (batching, delivery, offsets, drain);
 //! - [`dead_letters`]: building dead letters and their headers;
 //! - [`events`]: the one place that logs and counts what happens to records;
-//! - [`lag`]: the consumer-lag gauge.
+//! - [`lag`]: the consumer-lag gauge;
+//! - [`views`]: the indicator as STIX 2.1 objects and as an ECS document.
 
 pub mod canonical;
 pub mod catalog;
@@ -28,6 +29,7 @@ pub mod events;
 pub mod identity;
 pub mod lag;
 pub mod mapping;
+pub mod views;
 
 use iocflow_schemas::spec::IntegrationSpec;
 use iocflow_schemas::{Indicator, RawRecord};
