@@ -7,6 +7,7 @@
 //! - [`expected`]: `expected.jsonl`, the expected outcome of every framed item.
 //! - [`list`], [`check`], [`conformance`], [`scaffold`]: one subcommand each.
 //! - [`replay_server`]: `iocflow replay-server` and the reusable [`replay_server::ReplayServer`].
+//! - [`views`]: `export`, the recordings' indicators as STIX 2.1 or ECS.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,6 +19,7 @@ pub mod list;
 pub mod recordings;
 pub mod replay_server;
 pub mod scaffold;
+pub mod views;
 
 /// Default catalog directory, relative to the working directory.
 pub const DEFAULT_DIR: &str = "fetchers/integrations";
@@ -34,6 +36,9 @@ pub enum IntegrationsCommand {
     Test(SelectArgs),
     /// Write a new integration directory with a commented spec, a recording and expected.jsonl.
     Scaffold(scaffold::ScaffoldArgs),
+    /// Frame and normalize the recordings of one integration and print its indicators as a
+    /// STIX 2.1 bundle or as ECS documents (one per line).
+    Export(views::ExportArgs),
 }
 
 /// The catalog directory.
@@ -65,6 +70,7 @@ pub async fn run(command: IntegrationsCommand) -> anyhow::Result<ExitCode> {
         IntegrationsCommand::Check(a) => check::run(&a.dir, &a.names),
         IntegrationsCommand::Test(a) => conformance::run(&a.dir, &a.names),
         IntegrationsCommand::Scaffold(a) => scaffold::run(&a),
+        IntegrationsCommand::Export(a) => views::run(&a),
     }
 }
 
