@@ -35,6 +35,8 @@
 //!   two objects inside one observation expression are invalid.
 //! - A JA3 fingerprint has no STIX cyber-observable; its indicator uses `pattern_type`
 //!   `suricata` (a `ja3.hash` rule) and has no SCO, observed-data or `based-on`.
+//! - Status: a `revoked` indicator gets `revoked: true`; an `expired` one keeps its
+//!   `valid_until` (in the past), or gets its normalization time when it has none.
 //! - `valid_until` must be later than `valid_from`; when the source's expiry is not, it is
 //!   moved to one millisecond after `valid_from` (so an expired indicator stays expired).
 //! - Links (source reference, references) are `external_id`s of `external_references`, not
@@ -333,7 +335,14 @@ fn times(indicator: &Indicator) -> Result<Times, ViewError> {
     } else {
         "normalized_at_ms"
     };
-    let valid_until = match indicator.valid_until_ms {
+    // An expired indicator without an expiry time expired at the latest when it was
+    // normalized: say so, or a consumer would take it as valid forever.
+    let until_ms = match indicator.valid_until_ms {
+        Some(until) => Some(until),
+        None if indicator.status == "expired" => Some(indicator.normalized_at_ms),
+        None => None,
+    };
+    let valid_until = match until_ms {
         Some(until) => Some(rfc3339_ms(
             "valid_until_ms",
             until.max(created_ms.saturating_add(1)),
@@ -881,6 +890,14 @@ pub(crate) mod tests {
         assert_eq!(
             of_type(&o, "indicator")[0]["valid_until"],
             "2024-05-01T12:00:00.001Z"
+        );
+
+        // Expired without an expiry time: valid until it was normalized.
+        e.valid_until_ms = None;
+        let o = super::objects(&e).unwrap();
+        assert_eq!(
+            of_type(&o, "indicator")[0]["valid_until"],
+            "2024-05-03T12:00:00.000Z"
         );
     }
 
