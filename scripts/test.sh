@@ -38,6 +38,9 @@ cargo fmt --all --check
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "OASIS Python tools (stix2-validator, medallion, taxii2-client), installed when missing"
+bash scripts/python-tools.sh
+
 step "install the Tansu broker when missing"
 bash scripts/install-tansu.sh
 
@@ -65,6 +68,10 @@ echo "tansu on $IOCFLOW_TEST_BOOTSTRAP_SERVERS"
 
 step "cargo test --workspace --features iocflow-tests/broker-tests"
 cargo test --workspace --features iocflow-tests/broker-tests
+
+step "cargo test -p iocflow-normalizer --features stix-validator --test stix_validator"
+# Every STIX object the bundled integrations' recordings produce, through the OASIS validator.
+cargo test -p iocflow-normalizer --features stix-validator --test stix_validator
 
 echo
 echo "test.sh: every check passed."
