@@ -12,11 +12,12 @@ set -euo pipefail
 VENV="${IOCFLOW_VENV:-$HOME/.cache/iocflow/venv}"
 PYTHON="${PYTHON:-python3}"
 
-# Python distribution name and the module that proves it is installed.
+# Pinned requirement and the module that proves it is installed (versions the tests were
+# written against; change them together with the tests).
 PACKAGES=(
-    "stix2-validator:stix2validator"
-    "medallion:medallion"
-    "taxii2-client:taxii2client"
+    "stix2-validator==3.3.2:stix2validator"
+    "medallion==3.0.0:medallion"
+    "taxii2-client==2.3.0:taxii2client"
 )
 
 if [ ! -x "$VENV/bin/python" ]; then
