@@ -12,6 +12,21 @@ from datetime import datetime, timezone
 
 NS = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
 DAY_MS = 86_400_000
+# The conformance test normalizes at the recordings' fetch time, 2024-05-01T12:00:00Z.
+NOW_MS = int(datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc).timestamp() * 1000)
+
+
+def status(valid_until_ms):
+    """Schema v3 status: expired once valid_until is past (none of these sources revokes)."""
+    return "expired" if valid_until_ms is not None and valid_until_ms <= NOW_MS else "active"
+
+
+def v3(indicator, valid_until_ms):
+    """Adds the schema v3 fields: no IDNA value here, public addresses only (no flags)."""
+    indicator["value_unicode"] = None
+    indicator["status"] = status(valid_until_ms)
+    indicator["flags"] = []
+    return {"indicator": indicator}
 
 
 def stix_id(stix_type, obj):
@@ -37,7 +52,8 @@ def urlhaus(rid, value, added, last, tags):
     first = ms(added, DT)
     last_ms = ms(last, DT) if last else None
     link = f"https://urlhaus.abuse.ch/url/{rid}/"
-    return {"indicator": {
+    valid_until = (last_ms if last_ms is not None else first) + 30 * DAY_MS
+    return v3({
         "id": stix_id("url", {"value": value}),
         "type": "url",
         "value": value,
@@ -52,8 +68,8 @@ def urlhaus(rid, value, added, last, tags):
         "threat_types": ["malware_download"],
         "malware_families": [],
         "references": [link],
-        "valid_until_ms": (last_ms if last_ms is not None else first) + 30 * DAY_MS,
-    }}
+        "valid_until_ms": valid_until,
+    }, valid_until)
 
 
 urlhaus_lines = [{"skip": "comment"}] * 9 + [
@@ -81,7 +97,7 @@ urlhaus_lines = [{"skip": "comment"}] * 9 + [
 def feodo(ip, port, first, last, malware):
     first_ms = ms(first, DT) if first else None
     last_ms = ms(last, "%Y-%m-%d")  # date only: midnight UTC
-    return {"indicator": {
+    return v3({
         "id": stix_id("ipv4-addr", {"value": ip}),  # the port is not part of the id
         "type": "ipv4",
         "value": ip,
@@ -96,7 +112,7 @@ def feodo(ip, port, first, last, malware):
         "threat_types": ["botnet_cc"],
         "malware_families": [malware],
         "valid_until_ms": last_ms + 30 * DAY_MS,
-    }}
+    }, last_ms + 30 * DAY_MS)
 
 
 feodo_lines = [
@@ -111,7 +127,8 @@ feodo_lines = [
 
 # OpenPhish: 8 lines; no times in the feed, so valid_until depends on the clock (not listed).
 def phish(value):
-    return {"indicator": {
+    # valid_until is now + 7 days: in the future, so active.
+    return v3({
         "id": stix_id("url", {"value": value}),
         "type": "url",
         "value": value,
@@ -123,7 +140,7 @@ def phish(value):
         "tlp": "clear",
         "tags": [],
         "threat_types": ["phishing"],
-    }}
+    }, NOW_MS + 7 * DAY_MS)
 
 
 openphish_lines = [

@@ -5,9 +5,16 @@
 //! `00abedb4-aa42-466c-9c01-fed23315a9b7`, over the JCS (RFC 8785) canonical JSON of the
 //! object's ID-contributing properties:
 //! - `ipv4-addr`, `ipv6-addr`, `domain-name`, `url`, `email-addr`: `{"value":"<value>"}`;
-//! - `file`: `{"hashes":{"<MD5|SHA-1|SHA-256|SHA-512>":"<hex>"}}`.
+//!   networks are `ipv4-addr`/`ipv6-addr` too, with the CIDR as the value (`1.2.3.0/24`), as
+//!   STIX 2.1 allows;
+//! - `file`: `{"hashes":{"<MD5|SHA-1|SHA-256|SHA-512>":"<hex>"}}`;
+//! - `x509-certificate`: `{"hashes":{"<SHA-1|SHA-256>":"<hex>"}}`;
+//! - `autonomous-system`: `{"number":<N>}` (a JSON number).
 //!
-//! Two documented departures, because STIX defines no observable for them:
+//! Three documented departures, because STIX defines no observable for them:
+//! - a JA3 fingerprint has no STIX observable type; iocflow uses the custom type name `x-ja3`
+//!   over `{"value":"<hex>"}` (`x-ja3--<UUIDv5>`), so the id stays deterministic and cannot
+//!   collide with a standard type;
 //! - a CVE is a STIX `vulnerability`, a domain object whose ids STIX leaves random; iocflow
 //!   derives it the same way, as UUIDv5 over `{"name":"CVE-..."}`, so it is deterministic too;
 //! - an `ip:port` indicator keeps the id of its address: the port is a field of the indicator,
@@ -27,8 +34,8 @@ pub const STIX_NAMESPACE: Uuid = Uuid::from_u128(0x00abedb4_aa42_466c_9c01_fed23
 pub fn indicator_id(canonical: &Canonical) -> String {
     let value = json_string(&canonical.value);
     let (stix_type, contributing) = match canonical.family {
-        Family::Ipv4 => ("ipv4-addr", format!("{{\"value\":{value}}}")),
-        Family::Ipv6 => ("ipv6-addr", format!("{{\"value\":{value}}}")),
+        Family::Ipv4 | Family::Ipv4Network => ("ipv4-addr", format!("{{\"value\":{value}}}")),
+        Family::Ipv6 | Family::Ipv6Network => ("ipv6-addr", format!("{{\"value\":{value}}}")),
         Family::Domain => ("domain-name", format!("{{\"value\":{value}}}")),
         Family::Url => ("url", format!("{{\"value\":{value}}}")),
         Family::Email => ("email-addr", format!("{{\"value\":{value}}}")),
@@ -37,6 +44,19 @@ pub fn indicator_id(canonical: &Canonical) -> String {
             format!("{{\"hashes\":{{\"{}\":{value}}}}}", alg.stix_name()),
         ),
         Family::Cve => ("vulnerability", format!("{{\"name\":{value}}}")),
+        Family::X509(alg) => (
+            "x509-certificate",
+            format!("{{\"hashes\":{{\"{}\":{value}}}}}", alg.stix_name()),
+        ),
+        // The canonical value is `AS<number>`; STIX wants the number as a JSON number.
+        Family::Asn => (
+            "autonomous-system",
+            format!(
+                "{{\"number\":{}}}",
+                canonical.value.trim_start_matches("AS")
+            ),
+        ),
+        Family::Ja3 => ("x-ja3", format!("{{\"value\":{value}}}")),
     };
     let uuid = Uuid::new_v5(&STIX_NAMESPACE, contributing.as_bytes());
     format!("{stix_type}--{uuid}")
@@ -50,10 +70,16 @@ fn json_string(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::canonical::canonicalize;
+    use crate::canonical::{canonicalize_with, CanonicalOptions};
 
+    /// Documentation addresses are kept here so the ids stay comparable with the STIX
+    /// specification's examples; the options do not change the canonical value.
     fn id(kind: &str, value: &str) -> String {
-        indicator_id(&canonicalize(kind, value).unwrap())
+        let keep = CanonicalOptions {
+            keep_non_public: true,
+            ..CanonicalOptions::default()
+        };
+        indicator_id(&canonicalize_with(kind, value, &keep).unwrap())
     }
 
     // Expected ids computed independently with Python:
@@ -67,6 +93,34 @@ mod tests {
         assert_eq!(
             id("ipv6", "2001:DB8::1"),
             "ipv6-addr--6469e3a9-b053-5e34-a025-9396ae051d26"
+        );
+        assert_eq!(
+            id("ipv4_network", "1.2.3.4/24"),
+            "ipv4-addr--600d22d0-cdbb-5906-9ac0-5c244b36744b"
+        );
+        assert_eq!(
+            id("ipv6_network", "2606:4700::1/32"),
+            "ipv6-addr--ac4979a7-a4d3-5cc6-a406-6d040f2d48f6"
+        );
+        assert_eq!(
+            id("asn", "as13335"),
+            "autonomous-system--0204c07d-e4dd-5f14-a3d5-c93cb1c5a9fc"
+        );
+        assert_eq!(
+            id("ja3", "E7D705A3286E19EA42F587B344EE6865"),
+            "x-ja3--e3d322f2-9411-5cf0-ba8c-2c1cf2af439e"
+        );
+        assert_eq!(
+            id("x509_sha1", &"AB".repeat(20)),
+            "x509-certificate--8e325068-80a6-5f21-9c06-0e0569fe6712"
+        );
+        assert_eq!(
+            id("x509_sha256", &"ab".repeat(32)),
+            "x509-certificate--20432b06-75d2-54b6-80ef-6d923b5d925d"
+        );
+        assert_eq!(
+            id("domain", "bücher.example"),
+            "domain-name--2756bcd2-4f67-5280-b058-56605b46834f"
         );
         assert_eq!(
             id("domain", "Example.com"),

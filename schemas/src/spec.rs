@@ -355,12 +355,103 @@ pub struct MappingSpec {
     /// References from a field.
     #[serde(default)]
     pub references: Option<ListField>,
-    /// Days an indicator stays valid after it was last (or first) seen. Default: none.
+    /// Days an indicator stays valid after it was last (or first, else normalization) seen, for
+    /// every type; 0 means it never expires. Default: the per-type default of the normalizer
+    /// (addresses and networks 30 days, domains, URLs and e-mail addresses 90 days, hashes,
+    /// CVEs, AS numbers and fingerprints no expiry).
     #[serde(default)]
     pub valid_days: Option<u32>,
+    /// Days valid per indicator type (`ipv4 = 14`), over `valid_days`; 0 means no expiry. Keys
+    /// are exact type names ([`INDICATOR_TYPES`]).
+    #[serde(default)]
+    pub valid_days_by_type: BTreeMap<String, u32>,
+    /// How the values of `confidence_field` map to 0-100. Default: they already are 0-100.
+    #[serde(default)]
+    pub confidence_scale: Option<ConfidenceScale>,
+    /// Items matching the rule are kept with `status = "revoked"` (the source withdrew them).
+    #[serde(default)]
+    pub revoked_when: Option<RevokeRule>,
+    /// Keep private and reserved addresses (RFC 1918, loopback, documentation, ...) as
+    /// indicators flagged `private_address`/`reserved_address` instead of dead-lettering them.
+    /// Default false.
+    #[serde(default)]
+    pub keep_non_public: bool,
+    /// Smallest IPv4 network prefix accepted (larger networks are invalid values). Default 8,
+    /// 1-32.
+    #[serde(default = "default_min_ipv4_prefix")]
+    pub min_ipv4_prefix: u8,
+    /// Smallest IPv6 network prefix accepted. Default 16, 1-128.
+    #[serde(default = "default_min_ipv6_prefix")]
+    pub min_ipv6_prefix: u8,
     /// Items matching any rule are skipped (counted, not dead-lettered).
     #[serde(default)]
     pub skip_when: Vec<SkipRule>,
+}
+
+/// Exact indicator type names (what `Indicator.type` holds). A mapping's `type` may also name
+/// the pickers `ip`, `network`, `hash` and `x509`, which choose one of these from the value.
+pub const INDICATOR_TYPES: &[&str] = &[
+    "ipv4",
+    "ipv6",
+    "ipv4_network",
+    "ipv6_network",
+    "domain",
+    "url",
+    "email",
+    "md5",
+    "sha1",
+    "sha256",
+    "sha512",
+    "asn",
+    "cve",
+    "ja3",
+    "x509_sha1",
+    "x509_sha256",
+];
+
+/// How a source's confidence values map to iocflow's 0-100.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ConfidenceScale {
+    /// A number on `min..=max`, mapped linearly: `min` → 0, `max` → 100, rounded. Values
+    /// outside the range are invalid values.
+    Range {
+        /// The source's lowest confidence.
+        min: f64,
+        /// The source's highest confidence.
+        max: f64,
+    },
+    /// Named levels (`high`, `medium`, `low`), compared case-insensitively, each with its
+    /// 0-100 value. An unlisted level is an invalid value.
+    Levels {
+        /// Level name → confidence 0-100.
+        map: BTreeMap<String, i32>,
+    },
+}
+
+/// Mark an item revoked when a field equals one of the values.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRule {
+    /// Field to look at.
+    pub field: String,
+    /// Values that mean the source withdrew the indicator (one string or a list).
+    #[serde(deserialize_with = "one_or_many")]
+    pub equals: Vec<String>,
+}
+
+/// Accepts `"x"` or `["x", "y"]`.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(v) => vec![v],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 /// A time read from a field.
@@ -494,11 +585,82 @@ impl IntegrationSpec {
                 "must be clear, green, amber, amber+strict or red".into(),
             ));
         }
+        self.check_mapping_context(path)?;
         if self.response.status_pointer.is_some() && self.response.status_ok.is_empty() {
             return Err(invalid(
                 "response.status_ok",
                 "response.status_pointer needs status_ok values".into(),
             ));
+        }
+        Ok(())
+    }
+}
+
+impl IntegrationSpec {
+    /// Checks the mapping's context options: expiry per type, confidence scale, revocation
+    /// rule and network prefixes.
+    fn check_mapping_context(&self, path: &Path) -> Result<(), SpecError> {
+        let invalid = |key: &str, message: String| SpecError::Invalid {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            message,
+        };
+        let m = &self.mapping;
+        if let Some(t) = m
+            .valid_days_by_type
+            .keys()
+            .find(|t| !INDICATOR_TYPES.contains(&t.as_str()))
+        {
+            return Err(invalid(
+                &format!("mapping.valid_days_by_type.{t}"),
+                format!(
+                    "not an indicator type; use one of {}",
+                    INDICATOR_TYPES.join(", ")
+                ),
+            ));
+        }
+        match &m.confidence_scale {
+            Some(ConfidenceScale::Range { min, max })
+                if !(min.is_finite() && max.is_finite() && min < max) =>
+            {
+                return Err(invalid(
+                    "mapping.confidence_scale",
+                    "a range needs finite min < max".into(),
+                ))
+            }
+            Some(ConfidenceScale::Levels { map }) => {
+                if map.is_empty() {
+                    return Err(invalid(
+                        "mapping.confidence_scale.map",
+                        "list at least one level".into(),
+                    ));
+                }
+                if let Some((level, _)) = map.iter().find(|(_, c)| !(0..=100).contains(*c)) {
+                    return Err(invalid(
+                        &format!("mapping.confidence_scale.map.{level}"),
+                        "must be 0-100".into(),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        if m.confidence_scale.is_some() && m.confidence_field.is_none() {
+            return Err(invalid(
+                "mapping.confidence_scale",
+                "needs mapping.confidence_field".into(),
+            ));
+        }
+        if m.revoked_when.as_ref().is_some_and(|r| r.equals.is_empty()) {
+            return Err(invalid(
+                "mapping.revoked_when.equals",
+                "list at least one value".into(),
+            ));
+        }
+        if !(1..=32).contains(&m.min_ipv4_prefix) {
+            return Err(invalid("mapping.min_ipv4_prefix", "must be 1-32".into()));
+        }
+        if !(1..=128).contains(&m.min_ipv6_prefix) {
+            return Err(invalid("mapping.min_ipv6_prefix", "must be 1-128".into()));
         }
         Ok(())
     }
@@ -558,6 +720,12 @@ const fn default_delimiter() -> char {
 const fn default_max_item_bytes() -> usize {
     1 << 20
 }
+const fn default_min_ipv4_prefix() -> u8 {
+    8
+}
+const fn default_min_ipv6_prefix() -> u8 {
+    16
+}
 fn default_tlp() -> String {
     "clear".into()
 }
@@ -615,5 +783,58 @@ value = "line"
             .unwrap_err()
             .to_string();
         assert!(err.contains("mapping.type_field"), "{err}");
+    }
+
+    #[test]
+    fn mapping_context_options_parse_and_are_checked() {
+        let text = MINIMAL.replace(
+            "value = \"line\"",
+            r#"value = "line"
+confidence_field = "score"
+confidence_scale = { kind = "levels", map = { high = 85, medium = 50, low = 15 } }
+revoked_when = { field = "status", equals = "removed" }
+valid_days_by_type = { ipv4 = 14, domain = 0 }
+keep_non_public = true
+min_ipv4_prefix = 16"#,
+        );
+        let s = IntegrationSpec::parse(&text, Path::new("x")).unwrap();
+        let m = &s.mapping;
+        assert!(
+            matches!(&m.confidence_scale, Some(ConfidenceScale::Levels { map }) if map["high"] == 85)
+        );
+        assert_eq!(m.revoked_when.as_ref().unwrap().equals, ["removed"]);
+        assert_eq!(m.valid_days_by_type["ipv4"], 14);
+        assert!(m.keep_non_public);
+        assert_eq!((m.min_ipv4_prefix, m.min_ipv6_prefix), (16, 16));
+
+        let defaults = IntegrationSpec::parse(MINIMAL, Path::new("x"))
+            .unwrap()
+            .mapping;
+        assert!(!defaults.keep_non_public && defaults.revoked_when.is_none());
+        assert_eq!(
+            (defaults.min_ipv4_prefix, defaults.min_ipv6_prefix),
+            (8, 16)
+        );
+
+        let bad = |extra: &str| {
+            let text = MINIMAL.replace("value = \"line\"", &format!("value = \"line\"\n{extra}"));
+            IntegrationSpec::parse(&text, Path::new("x"))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(bad("valid_days_by_type = { ip = 3 }").contains("mapping.valid_days_by_type.ip"));
+        assert!(bad(
+            "confidence_field = \"c\"\nconfidence_scale = { kind = \"range\", min = 5, max = 5 }"
+        )
+        .contains("mapping.confidence_scale"));
+        assert!(bad("confidence_field = \"c\"\nconfidence_scale = { kind = \"levels\", map = { high = 101 } }")
+            .contains("mapping.confidence_scale.map.high"));
+        assert!(
+            bad("confidence_scale = { kind = \"range\", min = 0, max = 10 }")
+                .contains("needs mapping.confidence_field")
+        );
+        assert!(bad("min_ipv4_prefix = 0").contains("mapping.min_ipv4_prefix"));
+        assert!(bad("revoked_when = { field = \"s\", equals = [] }")
+            .contains("mapping.revoked_when.equals"));
     }
 }

@@ -27,7 +27,10 @@ pub fn canonical_cve(value: &str) -> Result<String, NormalizeError> {
     } else {
         Err(NormalizeError::new(
             ErrorKind::InvalidValue,
-            format!("{:?} is not a CVE id", truncate(value)),
+            format!(
+                "{:?} is not a CVE id: expected CVE-YYYY-NNNN (a four-digit year, 4-19 digits)",
+                truncate(value)
+            ),
         ))
     }
 }

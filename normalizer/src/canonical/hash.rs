@@ -52,7 +52,18 @@ impl HashAlgorithm {
         }
     }
 
-    fn from_len(len: usize) -> Option<HashAlgorithm> {
+    /// Number of hex digits of a digest.
+    pub fn hex_len(self) -> usize {
+        match self {
+            HashAlgorithm::Md5 => 32,
+            HashAlgorithm::Sha1 => 40,
+            HashAlgorithm::Sha256 => 64,
+            HashAlgorithm::Sha512 => 128,
+        }
+    }
+
+    /// The algorithm whose digest has `len` hex digits.
+    pub fn from_len(len: usize) -> Option<HashAlgorithm> {
         match len {
             32 => Some(HashAlgorithm::Md5),
             40 => Some(HashAlgorithm::Sha1),
@@ -67,7 +78,8 @@ impl HashAlgorithm {
 ///
 /// # Errors
 /// `invalid_value` for non-hex characters, a length of no known algorithm, or a length that does
-/// not match `expected`.
+/// not match `expected` (the message names the expected length: "md5 needs 32 hex digits, this
+/// has 31").
 pub fn canonical_hash(
     value: &str,
     expected: Option<HashAlgorithm>,
@@ -79,22 +91,36 @@ pub fn canonical_hash(
             format!("{:?} is not a hash: {why}", truncate(value)),
         )
     };
-    if !v.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(invalid("not hexadecimal"));
+    check_hex(v).map_err(|why| invalid(&why))?;
+    match expected {
+        Some(want) if want.hex_len() != v.len() => Err(invalid(&format!(
+            "{} needs {} hex digits, this has {}",
+            want.type_name(),
+            want.hex_len(),
+            v.len()
+        ))),
+        Some(want) => Ok((want, v.to_ascii_lowercase())),
+        None => match HashAlgorithm::from_len(v.len()) {
+            Some(alg) => Ok((alg, v.to_ascii_lowercase())),
+            None => Err(invalid(&format!(
+                "{} hex digits fits no algorithm (md5 32, sha1 40, sha256 64, sha512 128)",
+                v.len()
+            ))),
+        },
     }
-    let algorithm =
-        HashAlgorithm::from_len(v.len()).ok_or_else(|| invalid("length fits no algorithm"))?;
-    if let Some(want) = expected {
-        if want != algorithm {
-            return Err(invalid(&format!(
-                "{} hex digits is {}, the mapping says {}",
-                v.len(),
-                algorithm.type_name(),
-                want.type_name()
-            )));
-        }
+}
+
+/// Checks that `v` is non-empty hexadecimal; says where it is not.
+pub(crate) fn check_hex(v: &str) -> Result<(), String> {
+    if v.is_empty() {
+        return Err("it is empty".into());
     }
-    Ok((algorithm, v.to_ascii_lowercase()))
+    match v.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
+        Some((i, c)) => Err(format!(
+            "character {c:?} at position {i} is not a hexadecimal digit"
+        )),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -131,6 +157,28 @@ mod tests {
         let md5 = "d41d8cd98f00b204e9800998ecf8427e";
         let err = canonical_hash(md5, Some(HashAlgorithm::Sha256)).unwrap_err();
         assert_eq!(err.kind, ErrorKind::InvalidValue);
+        assert!(err
+            .message
+            .ends_with("sha256 needs 64 hex digits, this has 32"));
+    }
+
+    #[test]
+    fn reasons_name_the_expected_length_and_the_bad_character() {
+        let short_md5 = &"d41d8cd98f00b204e9800998ecf8427e"[..31];
+        assert_eq!(
+            canonical_hash(short_md5, Some(HashAlgorithm::Md5))
+                .unwrap_err()
+                .message,
+            format!("{short_md5:?} is not a hash: md5 needs 32 hex digits, this has 31")
+        );
+        assert!(canonical_hash("abcx", None)
+            .unwrap_err()
+            .message
+            .ends_with("character 'x' at position 3 is not a hexadecimal digit"));
+        assert!(canonical_hash("abc", None)
+            .unwrap_err()
+            .message
+            .ends_with("3 hex digits fits no algorithm (md5 32, sha1 40, sha256 64, sha512 128)"));
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! clicked (`hxxp://evil[.]com`). Runs before any parser, on every value.
 //!
 //! Rewrites, case-insensitively: a leading `hxxp`/`hxxps` scheme to `http`/`https`; `[.]`,
-//! `(.)`, `(dot)` and `[dot]` to `.`; `[:]` to `:`; `[@]` to `@`. A value without any of these is
-//! returned borrowed, untouched.
+//! `(.)`, `(dot)` and `[dot]` to `.`; `[:]` to `:`; `[@]` and `[at]` to `@`. A value without any
+//! of these is returned borrowed, untouched. Bare words (`dot`, `at` without brackets) are left
+//! alone: they occur in real names and paths.
 
 use std::borrow::Cow;
 
@@ -15,6 +16,7 @@ const REPLACEMENTS: &[(&str, &str)] = &[
     ("[dot]", "."),
     ("[:]", ":"),
     ("[@]", "@"),
+    ("[at]", "@"),
 ];
 
 /// Undoes common defanging.
@@ -27,7 +29,10 @@ pub fn refang(value: &str) -> Cow<'_, str> {
 
     let mut out = String::with_capacity(value.len());
     let mut rest = value;
-    if scheme_defanged {
+    if starts_with_ignore_case(value, "hxxps") {
+        out.push_str("https");
+        rest = &rest[5..];
+    } else if scheme_defanged {
         out.push_str("http");
         rest = &rest[4..];
     }
@@ -72,6 +77,9 @@ mod tests {
             "http://a.b.c.d:8080/"
         );
         assert_eq!(refang("user[@]example[.]org"), "user@example.org");
+        assert_eq!(refang("user[at]example[dot]org"), "user@example.org");
+        assert_eq!(refang("HXXPS://a[AT]b(DOT)c"), "https://a@b.c");
+        assert_eq!(refang("hxxp[:]//x"), "http://x");
     }
 
     #[test]

@@ -1,27 +1,47 @@
 //! URLs (`url`).
 //!
 //! Canonical form, decided for iocflow: what the WHATWG parser of the `url` crate produces, which
-//! lower-cases the scheme and the host (internationalized hosts become punycode), drops the
-//! scheme's default port (`:80` on http, `:443` on https, `:21` on ftp), writes an empty path as
-//! `/` and percent-encodes characters that cannot appear raw. The path, query and fragment keep
-//! their case and their existing percent-encoding: `https://Download.Example-Cdn.COM/files/A.zip`
-//! becomes `https://download.example-cdn.com/files/A.zip`. Only `http`, `https` and `ftp` URLs
-//! with a host are indicators; anything else is an invalid value.
+//! lower-cases the scheme and the host (internationalized hosts become punycode, their Unicode
+//! form is kept beside the value), drops the scheme's default port (`:80` on http, `:443` on
+//! https, `:21` on ftp), writes an empty path as `/`, resolves `.` and `..` path segments, and
+//! percent-encodes characters that cannot appear raw. Then percent-escapes in the path, query
+//! and fragment are normalized the RFC 3986 way, which never changes what the URL means: an
+//! escaped unreserved character (`A-Z a-z 0-9 - . _ ~`) is decoded (`%7Euser` → `~user`), and
+//! every other escape is written with upper-case hex (`%2f` → `%2F`); reserved characters stay
+//! escaped (`%40` is not `@`). The path, query and fragment otherwise keep their case:
+//! `https://Download.Example-Cdn.COM/files/A.zip` becomes
+//! `https://download.example-cdn.com/files/A.zip`.
+//!
+//! Only `http`, `https` and `ftp` URLs with a host are indicators; anything else is an invalid
+//! value. A host that is a private or reserved IP address is treated like such an address
+//! (see [`super::ip::non_public`]).
 
-use url::Url;
+use url::{Host, Position, Url};
 
-use crate::canonical::ip::truncate;
+use crate::canonical::domain;
+use crate::canonical::ip::{check_public, truncate};
 use crate::error::{ErrorKind, NormalizeError};
 
 /// Schemes accepted as URL indicators.
 const SCHEMES: &[&str] = &["http", "https", "ftp"];
 
+/// A canonical URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CanonicalUrl {
+    /// The canonical URL: the indicator value.
+    pub url: String,
+    /// The URL with its host in Unicode, when the host is an internationalized name.
+    pub unicode: Option<String>,
+    /// `private_address` or `reserved_address` when the host is such an address and kept.
+    pub flag: Option<&'static str>,
+}
+
 /// Canonicalizes a (refanged) URL.
 ///
 /// # Errors
-/// `invalid_value` when the value does not parse as an absolute URL, has another scheme, or has
-/// no host.
-pub fn canonical_url(value: &str) -> Result<String, NormalizeError> {
+/// `invalid_value` when the value does not parse as an absolute URL, has another scheme, has no
+/// host, or its host is a non-public address and `keep_non_public` is false.
+pub fn canonical_url(value: &str, keep_non_public: bool) -> Result<CanonicalUrl, NormalizeError> {
     let invalid = |why: String| {
         NormalizeError::new(
             ErrorKind::InvalidValue,
@@ -35,15 +55,87 @@ pub fn canonical_url(value: &str) -> Result<String, NormalizeError> {
             url.scheme()
         )));
     }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(invalid("no host".into()));
+    let flag = match url.host() {
+        None => return Err(invalid("no host".into())),
+        Some(Host::Domain("")) => return Err(invalid("no host".into())),
+        Some(Host::Domain(_)) => None,
+        Some(Host::Ipv4(a)) => check_public(a.into(), keep_non_public)?,
+        Some(Host::Ipv6(a)) => check_public(a.into(), keep_non_public)?,
+    };
+
+    let normalized = format!(
+        "{}{}",
+        &url[..Position::BeforePath],
+        normalize_escapes(&url[Position::BeforePath..])
+    );
+    // Decoding unreserved characters cannot change how the URL parses; parsing again keeps
+    // the result exactly what the parser itself would write.
+    let url = Url::parse(&normalized).map_err(|e| invalid(e.to_string()))?;
+
+    let unicode = match url.host() {
+        Some(Host::Domain(host)) => domain::to_unicode(host).map(|host| {
+            format!(
+                "{}{host}{}",
+                &url[..Position::BeforeHost],
+                &url[Position::AfterHost..]
+            )
+        }),
+        _ => None,
+    };
+    Ok(CanonicalUrl {
+        url: url.into(),
+        unicode,
+        flag,
+    })
+}
+
+/// Decodes escaped unreserved characters and upper-cases the hex of every other escape.
+fn normalize_escapes(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            if let (Some(hi), Some(lo)) = (
+                bytes.get(i + 1).copied().and_then(hex_value),
+                bytes.get(i + 2).copied().and_then(hex_value),
+            ) {
+                let decoded = hi * 16 + lo;
+                if decoded.is_ascii_alphanumeric() || b"-._~".contains(&decoded) {
+                    out.push(char::from(decoded));
+                } else {
+                    out.push('%');
+                    out.push(char::from(bytes[i + 1].to_ascii_uppercase()));
+                    out.push(char::from(bytes[i + 2].to_ascii_uppercase()));
+                }
+                i += 3;
+                continue;
+            }
+        }
+        // Copy one whole character (the text is valid UTF-8; escapes are ASCII).
+        let len = text[i..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&text[i..i + len]);
+        i += len;
     }
-    Ok(url.into())
+    out
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn canon(v: &str) -> Result<String, NormalizeError> {
+        canonical_url(v, false).map(|u| u.url)
+    }
 
     #[test]
     fn canonical_forms() {
@@ -73,10 +165,72 @@ mod tests {
                 "http://bücher.example/Path",
                 "http://xn--bcher-kva.example/Path",
             ),
+            ("http://a.example/a/./b/../c", "http://a.example/a/c"),
         ];
         for (input, want) in cases {
-            assert_eq!(canonical_url(input).unwrap(), want, "{input}");
+            assert_eq!(canon(input).unwrap(), want, "{input}");
         }
+    }
+
+    #[test]
+    fn percent_encoding_is_normalized_without_changing_meaning() {
+        let cases = [
+            // Unreserved characters are decoded.
+            (
+                "http://a.example/%7Euser/%41%62%2d%5F",
+                "http://a.example/~user/Ab-_",
+            ),
+            // Other escapes keep their bytes, with upper-case hex.
+            (
+                "http://a.example/a%2fb?q=%3d%3D#%2f",
+                "http://a.example/a%2Fb?q=%3D%3D#%2F",
+            ),
+            // A reserved character stays escaped.
+            (
+                "http://a.example/?u=a%40b%26c",
+                "http://a.example/?u=a%40b%26c",
+            ),
+            // A lone or broken % is left as written (the parser keeps it).
+            ("http://a.example/100%/x%zz", "http://a.example/100%/x%zz"),
+            // UTF-8 escapes are upper-cased, not decoded.
+            ("http://a.example/%c3%a9", "http://a.example/%C3%A9"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(canon(input).unwrap(), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn unicode_form_of_an_idn_host_is_kept() {
+        let u = canonical_url("https://Bücher.example:8443/Path?q=1", false).unwrap();
+        assert_eq!(u.url, "https://xn--bcher-kva.example:8443/Path?q=1");
+        assert_eq!(
+            u.unicode.as_deref(),
+            Some("https://bücher.example:8443/Path?q=1")
+        );
+        assert_eq!(
+            canonical_url("https://example.org/", false)
+                .unwrap()
+                .unicode,
+            None
+        );
+    }
+
+    #[test]
+    fn non_public_hosts() {
+        assert_eq!(
+            canon("http://192.168.1.1/boot.sh").unwrap_err().message,
+            "192.168.1.1 is a private address (RFC 1918)"
+        );
+        assert_eq!(
+            canon("http://[::1]:8080/").unwrap_err().message,
+            "::1 is a loopback address (RFC 4291)"
+        );
+        let kept = canonical_url("http://10.0.0.5/x", true).unwrap();
+        assert_eq!(
+            (kept.url.as_str(), kept.flag),
+            ("http://10.0.0.5/x", Some("private_address"))
+        );
     }
 
     #[test]
@@ -93,11 +247,15 @@ mod tests {
             "",
         ] {
             assert_eq!(
-                canonical_url(bad).unwrap_err().kind,
+                canon(bad).unwrap_err().kind,
                 ErrorKind::InvalidValue,
                 "{bad}"
             );
         }
+        assert!(canon("javascript:alert(1)")
+            .unwrap_err()
+            .message
+            .ends_with("scheme javascript is not http, https or ftp"));
     }
 
     #[test]
@@ -105,11 +263,12 @@ mod tests {
         for v in [
             "https://Download.Example-Cdn.COM/files/Invoice_0501.zip",
             "http://a.example:80/x?y=1#frag",
-            "http://[2001:DB8::1]:8080/a%2fb",
+            "http://[2606:4700::1]:8080/a%2fb",
             "ftp://files.example.org/a b",
+            "http://a.example/%7e%2e%2E/%25%32%65",
         ] {
-            let once = canonical_url(v).unwrap();
-            assert_eq!(canonical_url(&once).unwrap(), once, "{v}");
+            let once = canon(v).unwrap();
+            assert_eq!(canon(&once).unwrap(), once, "{v}");
         }
     }
 }

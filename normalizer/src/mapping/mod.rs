@@ -2,24 +2,33 @@
 //!
 //! Steps: read the item as its framing says ([`fields`]); apply `skip_when`; find the type
 //! (`type`, or `type_field` through `type_map`); canonicalize the value
-//! ([`crate::canonical`]); read port, times ([`time`]), confidence and lists; derive
-//! `valid_until_ms` (from last seen, else first seen, else now) and the id
-//! ([`crate::identity`]).
+//! ([`crate::canonical`], with the spec's `keep_non_public` and minimum network prefixes); read
+//! port, times ([`time`]), confidence (through `confidence_scale`, [`confidence`]) and lists;
+//! derive `valid_until_ms` ([`expiry`]), the status (`revoked` when `revoked_when` matches,
+//! else `expired` when `valid_until_ms` is already past, else `active`) and the id
+//! ([`crate::identity`]). Revoked and expired indicators are emitted like any other, so the
+//! platform learns of the change; they are never dropped.
 
+pub mod confidence;
+pub mod expiry;
 pub mod fields;
 pub mod time;
 
 use iocflow_schemas::spec::{FramingSpec, IntegrationSpec, ListField, TimeField};
 use iocflow_schemas::{Indicator, RawRecord};
 
-use crate::canonical::{self, ip::parse_port};
+use crate::canonical::{self, ip::parse_port, CanonicalOptions};
 use crate::error::{ErrorKind, NormalizeError};
 use crate::identity::indicator_id;
 use crate::{Normalized, Origin};
 use fields::Item;
 
-/// Milliseconds in a day.
-const DAY_MS: i64 = 86_400_000;
+/// Indicator status: the source still reports it and it has not expired.
+pub const STATUS_ACTIVE: &str = "active";
+/// Indicator status: the source withdrew it (`revoked_when`).
+pub const STATUS_REVOKED: &str = "revoked";
+/// Indicator status: `valid_until_ms` was already past when it was normalized.
+pub const STATUS_EXPIRED: &str = "expired";
 
 /// Maps one raw record with `spec` (see [`crate::normalize`]).
 ///
@@ -85,7 +94,12 @@ pub fn map_record(
     };
 
     let value = required(&item, &m.value)?;
-    let canonical = canonical::canonicalize(type_name, &value)?;
+    let options = CanonicalOptions {
+        keep_non_public: m.keep_non_public,
+        min_ipv4_prefix: m.min_ipv4_prefix,
+        min_ipv6_prefix: m.min_ipv6_prefix,
+    };
+    let canonical = canonical::canonicalize_with(type_name, &value, &options)?;
 
     let mut port = canonical.port;
     if let Some(field) = &m.port {
@@ -98,15 +112,31 @@ pub fn map_record(
     let last_seen_ms = time_field(&item, m.last_seen.as_ref())?;
     let confidence = match &m.confidence_field {
         Some(field) => match item.string(field)? {
-            Some(text) => Some(parse_confidence(field, &text)?),
+            Some(text) => Some(
+                confidence::parse(m.confidence_scale.as_ref(), &text)
+                    .map_err(|e| in_field(field, e))?,
+            ),
             None => m.confidence,
         },
         None => m.confidence,
     };
-    let valid_until_ms = m.valid_days.map(|days| {
+    let valid_until_ms = expiry::valid_days(m, canonical.family).map(|days| {
         let base = last_seen_ms.or(first_seen_ms).unwrap_or(now_ms);
-        base.saturating_add(i64::from(days).saturating_mul(DAY_MS))
+        base.saturating_add(i64::from(days).saturating_mul(expiry::DAY_MS))
     });
+    let revoked = match &m.revoked_when {
+        Some(rule) => item
+            .string(&rule.field)?
+            .is_some_and(|v| rule.equals.iter().any(|e| e == v.trim())),
+        None => false,
+    };
+    let status = if revoked {
+        STATUS_REVOKED
+    } else if valid_until_ms.is_some_and(|until| until <= now_ms) {
+        STATUS_EXPIRED
+    } else {
+        STATUS_ACTIVE
+    };
     let source_ref = match &m.source_ref {
         Some(field) => item.string(field)?.map(|s| s.trim().to_owned()),
         None => None,
@@ -114,6 +144,9 @@ pub fn map_record(
 
     Ok(Normalized::Indicator(Indicator {
         id: indicator_id(&canonical),
+        value_unicode: canonical.value_unicode.clone(),
+        status: status.to_owned(),
+        flags: canonical.flags.iter().map(|f| (*f).to_owned()).collect(),
         kind: canonical.family.type_name().to_owned(),
         value: canonical.value,
         port: port.map(i32::from),
@@ -133,9 +166,6 @@ pub fn map_record(
         normalized_at_ms: now_ms,
         valid_until_ms,
         references: list(&item, m.references.as_ref(), &[])?,
-        value_unicode: None,
-        status: "active".to_owned(),
-        flags: Vec::new(),
     }))
 }
 
@@ -158,24 +188,6 @@ fn time_field(item: &Item<'_>, spec: Option<&TimeField>) -> Result<Option<i64>, 
     match item.string(&spec.field)? {
         Some(text) => time::parse_time_ms(&spec.field, &spec.format, &text).map(Some),
         None => Ok(None),
-    }
-}
-
-fn parse_confidence(field: &str, text: &str) -> Result<i32, NormalizeError> {
-    let number = text
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|c| (0.0..=100.0).contains(c));
-    match number {
-        Some(c) => Ok(c.round() as i32),
-        None => Err(NormalizeError::new(
-            ErrorKind::InvalidValue,
-            format!(
-                "field {field}: confidence {:?} is not 0-100",
-                canonical::ip::truncate(text)
-            ),
-        )),
     }
 }
 

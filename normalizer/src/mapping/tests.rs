@@ -173,12 +173,12 @@ fn indicator(r: Result<Normalized, crate::NormalizeError>) -> iocflow_schemas::I
 #[test]
 fn type_map_pointer_confidence_and_lists() {
     let i = indicator(typed(
-        r#"{"ioc":{"type":"ip:port","value":"192.0.2.7:8443"},"score":"87.4","seen":1714564685,
+        r#"{"ioc":{"type":"ip:port","value":"45.95.147.236:8443"},"score":"87.4","seen":1714564685,
            "labels":["c2","feed"," "]}"#,
     ));
     assert_eq!(
         (i.kind.as_str(), i.value.as_str(), i.port),
-        ("ipv4", "192.0.2.7", Some(8443))
+        ("ipv4", "45.95.147.236", Some(8443))
     );
     assert_eq!(i.confidence, Some(87));
     assert_eq!(i.first_seen_ms, Some(1_714_564_685_000));
@@ -268,4 +268,182 @@ fn normalizing_an_indicator_value_again_changes_nothing() {
         first.value
     )));
     assert_eq!((again.value, again.id), (first.value, first.id));
+}
+
+/// A spec using every context option of the mapping.
+const CONTEXT_SPEC: &str = r#"
+name = "context"
+title = "Feed with context options"
+[request]
+url = "https://example.org/api"
+[framing]
+kind = "json"
+[mapping]
+type_field = "kind"
+type_map = { ip = "ip", cidr = "network", domain = "domain", url = "url", sha256 = "sha256", asn = "asn", ja3 = "ja3", cert = "x509" }
+value = "value"
+confidence_field = "confidence"
+confidence_scale = { kind = "levels", map = { high = 85, medium = 50, low = 15 } }
+last_seen = { field = "seen", format = "unix_secs" }
+revoked_when = { field = "state", equals = ["removed", "false_positive"] }
+valid_days_by_type = { ipv4 = 1 }
+min_ipv4_prefix = 16
+"#;
+
+fn context(extra: &str, json: &str) -> Result<Normalized, crate::NormalizeError> {
+    let spec = IntegrationSpec::parse(
+        &CONTEXT_SPEC.replace(
+            "min_ipv4_prefix = 16",
+            &format!("min_ipv4_prefix = 16\n{extra}"),
+        ),
+        Path::new("context"),
+    )
+    .unwrap();
+    let origin = Origin {
+        topic: "t".into(),
+        partition: 1,
+        offset: 9,
+    };
+    normalize(
+        &spec,
+        &raw(&spec, json.as_bytes().to_vec(), 0),
+        &origin,
+        NOW_MS,
+    )
+}
+
+#[test]
+fn status_is_active_revoked_or_expired_never_dropped() {
+    let now_secs = NOW_MS / 1000;
+    let active = indicator(context(
+        "",
+        &format!(r#"{{"kind":"ip","value":"8.8.8.8","seen":{now_secs}}}"#),
+    ));
+    assert_eq!(active.status, "active");
+    assert_eq!(active.valid_until_ms, Some(NOW_MS + 86_400_000));
+
+    // Seen two days ago with one day of validity for ipv4: already expired, still emitted.
+    let old = now_secs - 2 * 86_400;
+    let expired = indicator(context(
+        "",
+        &format!(r#"{{"kind":"ip","value":"8.8.8.8","seen":{old}}}"#),
+    ));
+    assert_eq!(expired.status, "expired");
+    assert_eq!(expired.id, active.id);
+
+    // Revocation wins over expiry.
+    let revoked = indicator(context(
+        "",
+        &format!(r#"{{"kind":"ip","value":"8.8.8.8","seen":{old},"state":"false_positive"}}"#),
+    ));
+    assert_eq!(revoked.status, "revoked");
+
+    // Without a time, a domain gets the 90-day default from now, and a hash never expires.
+    let d = indicator(context("", r#"{"kind":"domain","value":"evil.example"}"#));
+    assert_eq!(
+        (d.status.as_str(), d.valid_until_ms),
+        ("active", Some(NOW_MS + 90 * 86_400_000))
+    );
+    let h = indicator(context(
+        "",
+        &format!(r#"{{"kind":"sha256","value":"{}"}}"#, "A".repeat(64)),
+    ));
+    assert_eq!((h.status.as_str(), h.valid_until_ms), ("active", None));
+}
+
+#[test]
+fn confidence_scale_maps_levels_and_rejects_unknown_ones() {
+    let i = indicator(context(
+        "",
+        r#"{"kind":"domain","value":"a.example","confidence":"High"}"#,
+    ));
+    assert_eq!(i.confidence, Some(85));
+    let err = context(
+        "",
+        r#"{"kind":"domain","value":"a.example","confidence":"certain"}"#,
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidValue);
+    assert_eq!(
+        err.message,
+        "field confidence: confidence \"certain\" is not one of the levels high, low, medium"
+    );
+}
+
+#[test]
+fn non_public_addresses_are_dead_letters_unless_kept_with_a_flag() {
+    let err = context("", r#"{"kind":"ip","value":"10.1.2.3"}"#).unwrap_err();
+    assert_eq!(
+        (err.kind, err.message.as_str()),
+        (
+            ErrorKind::InvalidValue,
+            "10.1.2.3 is a private address (RFC 1918)"
+        )
+    );
+    let kept = indicator(context(
+        "keep_non_public = true",
+        r#"{"kind":"ip","value":"10.1.2.3"}"#,
+    ));
+    assert_eq!(
+        (kept.value.as_str(), kept.flags.as_slice()),
+        ("10.1.2.3", &["private_address".to_string()][..])
+    );
+    let public = indicator(context(
+        "keep_non_public = true",
+        r#"{"kind":"ip","value":"8.8.4.4"}"#,
+    ));
+    assert!(public.flags.is_empty());
+}
+
+#[test]
+fn new_types_map_with_their_ids_and_unicode_forms() {
+    let n = indicator(context("", r#"{"kind":"cidr","value":"45.95.147.236/22"}"#));
+    assert_eq!(
+        (n.kind.as_str(), n.value.as_str()),
+        ("ipv4_network", "45.95.144.0/22")
+    );
+    assert!(n.id.starts_with("ipv4-addr--"));
+    let err = context("", r#"{"kind":"cidr","value":"45.0.0.0/8"}"#).unwrap_err();
+    assert_eq!(
+        err.message,
+        "network 45.0.0.0/8 is too large: prefix /8 is below the minimum /16"
+    );
+
+    let a = indicator(context("", r#"{"kind":"asn","value":"as13335"}"#));
+    assert_eq!(
+        (a.kind.as_str(), a.value.as_str(), a.id.as_str()),
+        (
+            "asn",
+            "AS13335",
+            "autonomous-system--0204c07d-e4dd-5f14-a3d5-c93cb1c5a9fc"
+        )
+    );
+    let j = indicator(context(
+        "",
+        r#"{"kind":"ja3","value":"E7D705A3286E19EA42F587B344EE6865"}"#,
+    ));
+    assert_eq!(j.id, "x-ja3--e3d322f2-9411-5cf0-ba8c-2c1cf2af439e");
+    let c = indicator(context(
+        "",
+        &format!(r#"{{"kind":"cert","value":"{}"}}"#, "AB".repeat(20)),
+    ));
+    assert_eq!(
+        (c.kind.as_str(), c.id.as_str()),
+        (
+            "x509_sha1",
+            "x509-certificate--8e325068-80a6-5f21-9c06-0e0569fe6712"
+        )
+    );
+
+    let u = indicator(context(
+        "",
+        r#"{"kind":"url","value":"hxxps://bücher[.]example/%7ea"}"#,
+    ));
+    assert_eq!(u.value, "https://xn--bcher-kva.example/~a");
+    assert_eq!(
+        u.value_unicode.as_deref(),
+        Some("https://bücher.example/~a")
+    );
+    let d = indicator(context("", r#"{"kind":"domain","value":"evil.example"}"#));
+    assert_eq!(d.value_unicode, None);
 }
