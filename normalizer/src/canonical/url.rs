@@ -101,7 +101,8 @@ fn normalize_escapes(text: &str) -> String {
                 bytes.get(i + 2).copied().and_then(hex_value),
             ) {
                 let decoded = hi * 16 + lo;
-                if decoded.is_ascii_alphanumeric() || b"-._~".contains(&decoded) {
+                let unreserved = decoded.is_ascii_alphanumeric() || b"-._~".contains(&decoded);
+                if unreserved && !(decoded.is_ascii_hexdigit() && ends_in_partial_escape(&out)) {
                     out.push(char::from(decoded));
                 } else {
                     out.push('%');
@@ -118,6 +119,17 @@ fn normalize_escapes(text: &str) -> String {
         i += len;
     }
     out
+}
+
+/// Whether `out` ends with `%` or `%` and one hex digit: a decoded hex digit appended there
+/// would make a new escape (`%0%61` must not become `%0a`), so it stays escaped.
+fn ends_in_partial_escape(out: &str) -> bool {
+    let b = out.as_bytes();
+    match b {
+        [.., b'%'] => true,
+        [.., b'%', h] => h.is_ascii_hexdigit(),
+        _ => false,
+    }
 }
 
 fn hex_value(b: u8) -> Option<u8> {
@@ -194,6 +206,9 @@ mod tests {
             ("http://a.example/100%/x%zz", "http://a.example/100%/x%zz"),
             // UTF-8 escapes are upper-cased, not decoded.
             ("http://a.example/%c3%a9", "http://a.example/%C3%A9"),
+            // Decoding never creates a new escape from a broken one.
+            ("http://a.example/%0%61", "http://a.example/%0%61"),
+            ("http://a.example/%%361", "http://a.example/%%361"),
         ];
         for (input, want) in cases {
             assert_eq!(canon(input).unwrap(), want, "{input}");
