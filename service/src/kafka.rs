@@ -137,8 +137,10 @@ impl KafkaConfig {
             .set("auto.commit.interval.ms", "1000")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
-            .set("session.timeout.ms", "10000")
-            .set("heartbeat.interval.ms", "1000")
+            // librdkafka's own defaults (45 s session, 3 s heartbeats), spelled out: a shorter
+            // session made members of a busy broker time out and rebalance in a loop.
+            .set("session.timeout.ms", "45000")
+            .set("heartbeat.interval.ms", "3000")
             .set("enable.partition.eof", "false");
         self.apply_passthrough(&mut c)?;
         c.create()
