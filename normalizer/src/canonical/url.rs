@@ -63,14 +63,19 @@ pub fn canonical_url(value: &str, keep_non_public: bool) -> Result<CanonicalUrl,
         Some(Host::Ipv6(a)) => check_public(a.into(), keep_non_public)?,
     };
 
-    let normalized = format!(
-        "{}{}",
-        &url[..Position::BeforePath],
-        normalize_escapes(&url[Position::BeforePath..])
-    );
-    // Decoding unreserved characters cannot change how the URL parses; parsing again keeps
-    // the result exactly what the parser itself would write.
-    let url = Url::parse(&normalized).map_err(|e| invalid(e.to_string()))?;
+    // Most URLs have no escape at all: skip the rewrite and the second parse for them.
+    let url = if url[Position::BeforePath..].contains('%') {
+        let normalized = format!(
+            "{}{}",
+            &url[..Position::BeforePath],
+            normalize_escapes(&url[Position::BeforePath..])
+        );
+        // Decoding unreserved characters cannot change how the URL parses; parsing again keeps
+        // the result exactly what the parser itself would write.
+        Url::parse(&normalized).map_err(|e| invalid(e.to_string()))?
+    } else {
+        url
+    };
 
     let unicode = match url.host() {
         Some(Host::Domain(host)) => domain::to_unicode(host).map(|host| {
