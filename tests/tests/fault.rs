@@ -124,7 +124,7 @@ async fn run(fault: Fault) {
     .unwrap();
     let fetched = wait::until(
         "the fetcher to produce every URL",
-        Duration::from_secs(180),
+        Duration::from_secs(300),
         || {
             let exited = fetcher.try_status().ok().flatten();
             let addr = ops[0].clone();
@@ -179,7 +179,7 @@ async fn run(fault: Fault) {
     // Inject the fault once part of the indicators are out.
     let partial = wait::until(
         "the normalizer to produce part of the indicators",
-        Duration::from_secs(120),
+        Duration::from_secs(300),
         || {
             let exited = normalizer.try_status().ok().flatten();
             let addr = ops[1].clone();
@@ -232,7 +232,7 @@ async fn run(fault: Fault) {
     // Every generated URL reaches the platform at least once.
     let all = wait::until(
         "every URL at the platform",
-        Duration::from_secs(300),
+        Duration::from_secs(600),
         || {
             let received = platform.received();
             async move {
