@@ -39,12 +39,9 @@ const SHOWN_MISMATCHES: usize = 5;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConformanceError {
-    /// The spec does not load.
+    /// The spec or the recordings do not load (the message names the file).
     #[error(transparent)]
     Spec(#[from] iocflow_schemas::spec::SpecError),
-    /// The recordings do not load.
-    #[error(transparent)]
-    Recordings(#[from] crate::integrations::recordings::RecordingsError),
     /// `expected.jsonl` is missing or bad.
     #[error(transparent)]
     Expected(#[from] expected::ExpectedError),

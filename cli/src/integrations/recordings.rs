@@ -15,37 +15,9 @@ pub const RESPONSES_FILE: &str = "responses.toml";
 /// Placeholder in body files replaced by the integration's base URL on the replay server.
 pub const BASE_URL_PLACEHOLDER: &str = "{{base_url}}";
 
-/// Why recordings could not be used.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RecordingsError {
-    /// The file could not be read.
-    #[error("cannot read {path}: {error}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        error: std::io::Error,
-    },
-    /// The TOML does not parse or has an unknown key.
-    #[error("{path}: {message}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// What the parser said, naming the key.
-        message: String,
-    },
-    /// A value cannot work.
-    #[error("{path}: key `{key}`: {message}")]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// The offending key, dotted.
-        key: String,
-        /// What is wrong with it.
-        message: String,
-    },
-}
+/// Why recordings could not be used: the same file errors as a spec's (read, parse, invalid
+/// key).
+pub type RecordingsError = iocflow_schemas::spec::SpecError;
 
 /// `recordings/responses.toml` of one integration.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -32,7 +32,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::integrations::recordings::{
-    body_path, RecordedResponse, Recordings, RecordingsError, BASE_URL_PLACEHOLDER,
+    body_path, RecordedResponse, Recordings, BASE_URL_PLACEHOLDER,
 };
 use rules::StreamingReplacer;
 use rules::{check_auth, find_match, split_mount, FaultCounter, OccurrenceCounter};
@@ -58,12 +58,9 @@ pub struct ReplayServerArgs {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReplayError {
-    /// A spec does not load.
+    /// A spec or a `responses.toml` does not load (the message names the file).
     #[error(transparent)]
     Spec(#[from] SpecError),
-    /// A `responses.toml` does not load.
-    #[error(transparent)]
-    Recordings(#[from] RecordingsError),
     /// A body file named in `responses.toml` cannot be read.
     #[error("{integration}: cannot read body file {path}: {error}")]
     BodyFile {
