@@ -23,7 +23,7 @@ use iocflow_tests::processes::{scrape, start_replay_server, Metrics, Proc, ProcS
 use iocflow_tests::tansu::Tansu;
 use iocflow_tests::topics::TestTopics;
 use iocflow_tests::{repo_root, wait, HarnessError};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tempfile::TempDir;
 
 /// How long the pipeline may take to process the bundled recordings.
@@ -379,7 +379,8 @@ async fn every_raw_record_ends_once_and_the_platform_gets_every_indicator() {
                         continue;
                     }
                     let actual = serde_json::to_value(&made[0]).unwrap();
-                    for m in catalog::indicator_mismatches(fields, &actual) {
+                    let fields = as_of(fields, made[0].normalized_at_ms);
+                    for m in catalog::indicator_mismatches(&fields, &actual) {
                         problems.push(format!("{at}: {m}"));
                     }
                     if !received_ids.contains(&made[0].id) {
@@ -504,6 +505,41 @@ async fn every_raw_record_ends_once_and_the_platform_gets_every_indicator() {
         }
     }
 
+    // No source secret appears in any record, metric or log line of any stage.
+    let secrets: Vec<&str> = integrations
+        .iter()
+        .filter_map(|i| i.secret.as_ref().map(|(_, value)| value.as_str()))
+        .collect();
+    assert!(!secrets.is_empty(), "the bundled catalog has an authenticated source");
+    let mut exposed: Vec<(String, Vec<u8>)> = Vec::new();
+    for (topic, records) in [("raw", &raw), ("indicators", &indicators), ("dlq", &dead)] {
+        for r in records.iter() {
+            exposed.push((format!("{topic} record"), r.value.clone()));
+            exposed.extend(r.key.clone().map(|k| (format!("{topic} key"), k)));
+        }
+    }
+    for r in &states {
+        exposed.push(("fetch state".into(), r.value.clone()));
+    }
+    for p in pipeline.procs() {
+        let metrics = reqwest::get(format!("http://{}/metrics", p.ops_addr().unwrap_or_default()))
+            .await
+            .and_then(|r| r.error_for_status());
+        if let Ok(m) = metrics {
+            exposed.push((format!("{} metrics", p.name()), m.bytes().await.unwrap().to_vec()));
+        } else {
+            problems.push(format!("{} metrics could not be scraped", p.name()));
+        }
+        exposed.push((format!("{} output", p.name()), p.output_tail(100_000).into_bytes()));
+    }
+    for secret in &secrets {
+        for (what, bytes) in &exposed {
+            if bytes.windows(secret.len()).any(|w| w == secret.as_bytes()) {
+                problems.push(format!("a source secret appears in {what}"));
+            }
+        }
+    }
+
     assert!(
         problems.is_empty(),
         "{} problems:\n{}\n{}",
@@ -533,6 +569,21 @@ async fn every_raw_record_ends_once_and_the_platform_gets_every_indicator() {
             p.output_tail(30)
         );
     }
+}
+
+/// `expected.jsonl` states each indicator's status at the conformance test's fixed clock (the
+/// recordings' date); this pipeline ran on the real clock, so an indicator expected `active`
+/// whose expected expiry has passed since is expected `expired` here. Nothing else changes.
+fn as_of(fields: &Map<String, Value>, now_ms: i64) -> Map<String, Value> {
+    let mut fields = fields.clone();
+    let expired = fields
+        .get("valid_until_ms")
+        .and_then(Value::as_i64)
+        .is_some_and(|until| until <= now_ms);
+    if expired && fields.get("status").and_then(Value::as_str) == Some("active") {
+        fields.insert("status".into(), Value::from("expired"));
+    }
+    fields
 }
 
 fn raw_value(raw: &[iocflow_tests::kafka::ReadRecord], partition: i32, offset: i64) -> Vec<u8> {
