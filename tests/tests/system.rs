@@ -510,7 +510,10 @@ async fn every_raw_record_ends_once_and_the_platform_gets_every_indicator() {
         .iter()
         .filter_map(|i| i.secret.as_ref().map(|(_, value)| value.as_str()))
         .collect();
-    assert!(!secrets.is_empty(), "the bundled catalog has an authenticated source");
+    assert!(
+        !secrets.is_empty(),
+        "the bundled catalog has an authenticated source"
+    );
     let mut exposed: Vec<(String, Vec<u8>)> = Vec::new();
     for (topic, records) in [("raw", &raw), ("indicators", &indicators), ("dlq", &dead)] {
         for r in records.iter() {
@@ -522,15 +525,24 @@ async fn every_raw_record_ends_once_and_the_platform_gets_every_indicator() {
         exposed.push(("fetch state".into(), r.value.clone()));
     }
     for p in pipeline.procs() {
-        let metrics = reqwest::get(format!("http://{}/metrics", p.ops_addr().unwrap_or_default()))
-            .await
-            .and_then(|r| r.error_for_status());
+        let metrics = reqwest::get(format!(
+            "http://{}/metrics",
+            p.ops_addr().unwrap_or_default()
+        ))
+        .await
+        .and_then(|r| r.error_for_status());
         if let Ok(m) = metrics {
-            exposed.push((format!("{} metrics", p.name()), m.bytes().await.unwrap().to_vec()));
+            exposed.push((
+                format!("{} metrics", p.name()),
+                m.bytes().await.unwrap().to_vec(),
+            ));
         } else {
             problems.push(format!("{} metrics could not be scraped", p.name()));
         }
-        exposed.push((format!("{} output", p.name()), p.output_tail(100_000).into_bytes()));
+        exposed.push((
+            format!("{} output", p.name()),
+            p.output_tail(100_000).into_bytes(),
+        ));
     }
     for secret in &secrets {
         for (what, bytes) in &exposed {
