@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Normalizer throughput through a real broker (a benchmark, not a test: scripts/test.sh does not
+# run it). Usage: bash scripts/bench-normalizer.sh [RECORDS]   (default 200000)
+#
+# 1. starts Tansu (SQLite storage) on a free loopback port;
+# 2. creates a 12-partition raw topic (plus the indicators, dead-letter and copy topics) and
+#    produces RECORDS generated raw records (the mix of `normalizer-bench`) to it;
+# 3. measures the broker's bare rates on the same bytes, for reference: a fresh group that only
+#    consumes, and one that consumes and produces every record unchanged to another topic (the
+#    normalizer's traffic without the normalizing);
+# 4. runs 1, then 2 `iocflow-normalizer` release processes, each time in a fresh consumer group,
+#    and times them from start until the processes' `iocflow_records_total{stage="normalize"}`
+#    add up to RECORDS (every record normalized, skipped or dead-lettered, its output
+#    acknowledged), then checks with `iocflow lag --json` that the group's lag reaches 0.
+# 5. prints records/s of each, and the in-process single-thread benchmark for comparison.
+#
+# Environment: PROCS (default "1 2"), BATCH_SIZE (normalizer batch_size, default 1000), SKIP_BARE=1, SKIP_BUILD=1, BENCH_IOCFLOW_CLI.
+# The numbers depend on what else runs on the machine: the script prints the core count and load
+# average so a report can state the conditions. Broker, producer and normalizers share the cores.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+RECORDS="${1:-200000}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/iocflow/target}"
+
+# SKIP_BUILD=1 uses the binaries already in $CARGO_TARGET_DIR; BENCH_IOCFLOW_CLI names the CLI (not IOCFLOW_*: the binaries read those as config overrides).
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+    echo "bench-normalizer: building iocflow-normalizer, normalizer-bench (release) and iocflow." >&2
+    cargo build --release -p iocflow-normalizer --bin iocflow-normalizer --bin normalizer-bench >&2
+    cargo build -p iocflow-cli --bin iocflow >&2
+fi
+BIN="$CARGO_TARGET_DIR/release"
+IOCFLOW="${BENCH_IOCFLOW_CLI:-$CARGO_TARGET_DIR/debug/iocflow}"
+TANSU="${TANSU_BIN:-$(command -v tansu || echo "$HOME/.cargo/bin/tansu")}"
+[ -x "$TANSU" ] || { echo "tansu not found: run scripts/install-tansu.sh or set TANSU_BIN" >&2; exit 1; }
+
+WORK="$(mktemp -d -t iocflow-bench-XXXXXX)"
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap "exit 130" INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+now() { date +%s.%N; }
+
+# 1. Broker.
+PORT="$(free_port)"
+BOOT="127.0.0.1:$PORT"
+# Tansu reads the SQLite path of `sqlite://` relative to its working directory.
+(cd "$WORK" && exec "$TANSU" broker --listener-url "tcp://$BOOT" --advertised-listener-url \
+    "tcp://$BOOT" --storage-engine "sqlite://tansu.db" >"$WORK/tansu.log" 2>&1) &
+TANSU_PID=$!
+PIDS+=("$TANSU_PID")
+
+# 2. Topics (retrying until the broker answers) and the raw records.
+bench() { "$BIN/normalizer-bench" --records "$RECORDS" broker --bootstrap "$BOOT" "$@"; }
+for _ in $(seq 1 60); do
+    if bench create --topic iocflow.raw --also-create iocflow.indicators \
+        --also-create iocflow.dlq.normalize --also-create bench.copy >"$WORK/create.log" 2>&1; then
+        break
+    fi
+    sleep 1
+done
+cat "$WORK/create.log"
+echo "conditions: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $RECORDS records"
+bench produce --topic iocflow.raw
+
+# 3. Bare broker rates on the same bytes (SKIP_BARE=1 skips them).
+if [ "${SKIP_BARE:-0}" != 1 ]; then
+    bench consume --topic iocflow.raw --group "bench-consume-$$"
+    bench copy --topic iocflow.raw --group "bench-copy-$$" --copy-to bench.copy
+fi
+
+# 4. One, then two normalizer processes, each time in a fresh group.
+records_done() {
+    local total=0 n
+    for port in "$@"; do
+        n="$(curl -sf "http://127.0.0.1:$port/metrics" 2>/dev/null |
+            awk '/^iocflow_records_total\{/ && /stage="normalize"/ { s += $NF } END { printf "%d", s }')" || n=0
+        total=$((total + ${n:-0}))
+    done
+    echo "$total"
+}
+
+for procs in ${PROCS:-1 2}; do
+    group="bench-normalizer-$procs-$$"
+    ports=()
+    started="$(now)"
+    for i in $(seq 1 "$procs"); do
+        ops_port="$(free_port)"
+        ports+=("$ops_port")
+        cat >"$WORK/normalizer-$procs-$i.toml" <<EOF
+[kafka]
+bootstrap_servers = "$BOOT"
+
+[ops]
+listen_addr = "127.0.0.1:$ops_port"
+
+[normalizer]
+integrations_dir = "$PWD/fetchers/integrations"
+group_id = "$group"
+batch_size = ${BATCH_SIZE:-1000}
+EOF
+        RUST_LOG=warn "$BIN/iocflow-normalizer" --config "$WORK/normalizer-$procs-$i.toml" \
+            >"$WORK/normalizer-$procs-$i.log" 2>&1 &
+        PIDS+=("$!")
+    done
+    run_pids=("${PIDS[@]: -$procs}")
+
+    deadline=$(( $(date +%s) + 900 ))
+    while [ "$(records_done "${ports[@]}")" -lt "$RECORDS" ]; do
+        for pid in "${run_pids[@]}"; do
+            if ! kill -0 "$pid" 2>/dev/null; then
+                echo "normalizer x$procs: a process exited early" >&2
+                tail -5 "$WORK"/normalizer-"$procs"-*.log >&2
+                exit 1
+            fi
+        done
+        if [ "$(date +%s)" -gt "$deadline" ]; then
+            echo "normalizer x$procs: not done within 900 s" >&2
+            tail -5 "$WORK"/normalizer-"$procs"-*.log >&2
+            exit 1
+        fi
+        sleep 0.2
+    done
+    finished="$(now)"
+    secs="$(python3 -c "print(f'{$finished - $started:.2f}')")"
+    rate="$(python3 -c "print(f'{$RECORDS / ($finished - $started):.0f}')")"
+    echo "normalizer x$procs: $RECORDS records in $secs s from process start: $rate records/s"
+
+    # The committed offsets follow within the auto-commit interval (1 s).
+    lag=-1
+    for _ in $(seq 1 50); do
+        lag="$("$IOCFLOW" lag --json --group "$group" --topic iocflow.raw \
+            --bootstrap-servers "$BOOT" 2>/dev/null |
+            python3 -c 'import json,sys; print(json.load(sys.stdin)["total_lag"])' 2>/dev/null)" || lag=-1
+        [ "$lag" = "0" ] && break
+        sleep 0.2
+    done
+    echo "normalizer x$procs: group lag after the run: $lag"
+
+    for pid in "${run_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${run_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+done
+
+# 5. The in-process single-thread figure on the same machine, for comparison.
+"$BIN/normalizer-bench" --records "$RECORDS" --runs 3 | grep -E "^(median|peak)"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
