@@ -23,6 +23,9 @@ use serde::Serialize;
 const MARKER: [u8; 2] = [0xC3, 0x01];
 /// Marker plus fingerprint.
 const HEADER_LEN: usize = 10;
+/// Longest string, byte array or array (in items) a decoded record may hold: 16 MiB, well
+/// above any item the fetcher frames (`max_item_bytes`, 1 MiB by default).
+const MAX_AVRO_LENGTH: usize = 16 << 20;
 
 /// Every schema version shipped with this build, oldest first within a kind.
 const SCHEMAS: &[(RecordKind, u32, &str)] = &[
@@ -186,6 +189,10 @@ impl Codec {
     /// # Errors
     /// Returns [`CodecError::Avro`] if a bundled schema does not parse.
     pub fn new() -> Result<Codec, CodecError> {
+        // Length prefixes come from untrusted bytes, and apache-avro reserves an array's announced
+        // length up front: under its default cap (512 Mi) a 30-byte record could ask for tens of
+        // GB and abort the process, which no catch_unwind survives (fuzz target codec_decode).
+        apache_avro::max_allocation_bytes(MAX_AVRO_LENGTH);
         let mut by_fingerprint = HashMap::new();
         let mut newest: HashMap<RecordKind, (u64, Schema)> = HashMap::new();
         let mut newest_ids = [None; KINDS];
