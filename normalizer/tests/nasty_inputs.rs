@@ -461,3 +461,30 @@ fn garbage_avro_is_an_error_not_a_panic() {
     // The right fingerprint family but the wrong record type.
     assert!(c.decode::<Indicator>(&good).is_err());
 }
+
+/// Fuzz target `codec_decode`, out of memory: an array whose length prefix announces 2^27
+/// items made apache-avro reserve 7.5 GB for them before reading any (an abort, not a panic,
+/// so the stage's catch_unwind could not save it). The codec now caps lengths at 16 Mi.
+#[test]
+fn fuzz_crash_codec_decode_huge_array_reservation() {
+    const DATUM: &[u8] = &[
+        18, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255,
+        255, 255, 255, 0, 191, 0, 191, 191, 33, 191, 191, 191, 191, 227, 191, 191, 18, 0, 0, 0,
+        191, 191, 0, 0, 37, 0, 0, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80,
+        80, 80, 80, 80, 80, 80, 80, 80, 64, 80, 80, 80, 0, 229, 0, 0, 59, 0, 18, 111, 45,
+    ];
+    let lines = spec("openphish");
+    let Ok(Normalized::Indicator(indicator)) = run(&lines, b"http://a.example/") else {
+        panic!("not an indicator");
+    };
+    let mut tried = 0;
+    for version in 1..=8 {
+        let Ok(good) = codec().encode_version(&indicator, version) else {
+            continue;
+        };
+        let bytes = [&good[..10], DATUM].concat();
+        assert!(codec().decode::<Indicator>(&bytes).is_err(), "v{version}");
+        tried += 1;
+    }
+    assert!(tried >= 1);
+}
