@@ -192,7 +192,7 @@ impl Codec {
         // Length prefixes come from untrusted bytes, and apache-avro reserves an array's announced
         // length up front: under its default cap (512 Mi) a 30-byte record could ask for tens of
         // GB and abort the process, which no catch_unwind survives (fuzz target codec_decode).
-        apache_avro::max_allocation_bytes(MAX_AVRO_LENGTH);
+        apache_avro::util::max_allocation_bytes(MAX_AVRO_LENGTH);
         let mut by_fingerprint = HashMap::new();
         let mut newest: HashMap<RecordKind, (u64, Schema)> = HashMap::new();
         let mut newest_ids = [None; KINDS];
