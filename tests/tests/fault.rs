@@ -232,7 +232,7 @@ async fn run(fault: Fault) {
     // Every generated URL reaches the platform at least once.
     let all = wait::until(
         "every URL at the platform",
-        Duration::from_secs(600),
+        Duration::from_secs(300),
         || {
             let received = platform.received();
             async move {
