@@ -443,52 +443,7 @@ mod tests {
     fn reader_decodes_records_written_with_the_older_indicator_schema() {
         let c = Codec::new().unwrap();
         // Written by a v1 producer: its type knows nothing of valid_until_ms and references.
-        #[derive(serde::Serialize, serde::Deserialize)]
-        struct IndicatorV1 {
-            id: String,
-            #[serde(rename = "type")]
-            kind: String,
-            value: String,
-            port: Option<i32>,
-            source: String,
-            source_ref: Option<String>,
-            first_seen_ms: Option<i64>,
-            last_seen_ms: Option<i64>,
-            confidence: Option<i32>,
-            tlp: String,
-            tags: Vec<String>,
-            threat_types: Vec<String>,
-            malware_families: Vec<String>,
-            fetch_id: String,
-            raw_topic: String,
-            raw_partition: i32,
-            raw_offset: i64,
-            normalized_at_ms: i64,
-        }
-        impl AvroRecord for IndicatorV1 {
-            const KIND: RecordKind = RecordKind::Indicator;
-        }
-        let i = indicator();
-        let v1 = IndicatorV1 {
-            id: i.id,
-            kind: i.kind,
-            value: i.value,
-            port: i.port,
-            source: i.source,
-            source_ref: i.source_ref,
-            first_seen_ms: i.first_seen_ms,
-            last_seen_ms: i.last_seen_ms,
-            confidence: i.confidence,
-            tlp: i.tlp,
-            tags: i.tags,
-            threat_types: i.threat_types,
-            malware_families: i.malware_families,
-            fetch_id: i.fetch_id,
-            raw_topic: i.raw_topic,
-            raw_partition: i.raw_partition,
-            raw_offset: i.raw_offset,
-            normalized_at_ms: i.normalized_at_ms,
-        };
+        let v1 = crate::legacy::IndicatorV1::from(&indicator());
         let old = c.encode_version(&v1, 1).unwrap();
         // The v2 writer refuses to write a v1-shaped value, and vice versa: the versions differ.
         assert!(c.encode_version(&indicator(), 1).is_err());
@@ -515,56 +470,8 @@ mod tests {
     fn reader_decodes_records_written_with_the_v2_indicator_schema() {
         let c = Codec::new().unwrap();
         // Written by a v2 producer: its type knows nothing of value_unicode, status and flags.
-        #[derive(serde::Serialize, serde::Deserialize)]
-        struct IndicatorV2 {
-            id: String,
-            #[serde(rename = "type")]
-            kind: String,
-            value: String,
-            port: Option<i32>,
-            source: String,
-            source_ref: Option<String>,
-            first_seen_ms: Option<i64>,
-            last_seen_ms: Option<i64>,
-            confidence: Option<i32>,
-            tlp: String,
-            tags: Vec<String>,
-            threat_types: Vec<String>,
-            malware_families: Vec<String>,
-            fetch_id: String,
-            raw_topic: String,
-            raw_partition: i32,
-            raw_offset: i64,
-            normalized_at_ms: i64,
-            valid_until_ms: Option<i64>,
-            references: Vec<String>,
-        }
-        impl AvroRecord for IndicatorV2 {
-            const KIND: RecordKind = RecordKind::Indicator;
-        }
         let i = indicator();
-        let v2 = IndicatorV2 {
-            id: i.id.clone(),
-            kind: i.kind.clone(),
-            value: i.value.clone(),
-            port: i.port,
-            source: i.source.clone(),
-            source_ref: i.source_ref.clone(),
-            first_seen_ms: i.first_seen_ms,
-            last_seen_ms: i.last_seen_ms,
-            confidence: i.confidence,
-            tlp: i.tlp.clone(),
-            tags: i.tags.clone(),
-            threat_types: i.threat_types.clone(),
-            malware_families: i.malware_families.clone(),
-            fetch_id: i.fetch_id.clone(),
-            raw_topic: i.raw_topic.clone(),
-            raw_partition: i.raw_partition,
-            raw_offset: i.raw_offset,
-            normalized_at_ms: i.normalized_at_ms,
-            valid_until_ms: i.valid_until_ms,
-            references: i.references.clone(),
-        };
+        let v2 = crate::legacy::IndicatorV2::from(&i);
         let old = c.encode_version(&v2, 2).unwrap();
         assert!(c.encode_version(&i, 2).is_err());
         assert_ne!(

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use iocflow_schemas::codec::{AvroRecord, RecordKind};
+use iocflow_schemas::legacy::IndicatorV1;
 use iocflow_schemas::{codec, DeadLetter, FetchState, Indicator, RawRecord};
 use iocflow_tests::catalog::{self, Expected, Integration};
 use iocflow_tests::config::{self, free_ops_addr};
@@ -656,34 +656,6 @@ async fn a_bad_config_key_stops_each_binary_with_exit_code_2_naming_the_key() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-}
-
-/// An indicator as a schema-v1 producer wrote it: without `valid_until_ms` and `references`.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct IndicatorV1 {
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    value: String,
-    port: Option<i32>,
-    source: String,
-    source_ref: Option<String>,
-    first_seen_ms: Option<i64>,
-    last_seen_ms: Option<i64>,
-    confidence: Option<i32>,
-    tlp: String,
-    tags: Vec<String>,
-    threat_types: Vec<String>,
-    malware_families: Vec<String>,
-    fetch_id: String,
-    raw_topic: String,
-    raw_partition: i32,
-    raw_offset: i64,
-    normalized_at_ms: i64,
-}
-
-impl AvroRecord for IndicatorV1 {
-    const KIND: RecordKind = RecordKind::Indicator;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
