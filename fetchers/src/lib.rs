@@ -234,6 +234,36 @@ value = "url"
         out
     }
 
+    /// A temp dir, a mock cluster with the raw and fetch-state topics, and a fetcher config for the `paged`
+    /// integration (`SPEC`) pointed at `addr`, with `extra` lines in `[fetcher]`.
+    fn paged_fixture(
+        test: &str,
+        addr: std::net::SocketAddr,
+        extra: &str,
+    ) -> (
+        std::path::PathBuf,
+        MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
+        FetcherConfig,
+    ) {
+        std::env::set_var("IOCFLOW_TEST_PAGED_KEY", "hunter2-paged");
+        let dir = std::env::temp_dir().join(format!("iocflow-fetch-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("paged")).unwrap();
+        std::fs::write(dir.join("paged/spec.toml"), SPEC).unwrap();
+
+        let cluster = MockCluster::new(1).unwrap();
+        cluster.create_topic("iocflow.raw", 1, 1).unwrap();
+        cluster.create_topic("iocflow.fetch-state", 1, 1).unwrap();
+        let text = format!(
+            "[kafka]\nbootstrap_servers = \"{}\"\n[fetcher]\nintegrations_dir = \"{}\"\n{extra}[integrations.paged]\nbase_url = \"http://{addr}/paged\"\n",
+            cluster.bootstrap_servers(),
+            dir.display()
+        );
+        std::fs::write(dir.join("fetcher.toml"), &text).unwrap();
+        let config =
+            iocflow_service::config::load(Some(&dir.join("fetcher.toml")), Vec::new()).unwrap();
+        (dir, cluster, config)
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn once_run_pages_produces_records_and_saves_state() {
         // Source: page 1 fails once with 503, then links to page 2 by an absolute URL on the
@@ -251,23 +281,12 @@ value = "url"
             }
         })
         .await;
-        std::env::set_var("IOCFLOW_TEST_PAGED_KEY", "hunter2-paged");
-
-        let dir = std::env::temp_dir().join(format!("iocflow-fetch-once-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("paged")).unwrap();
-        std::fs::write(dir.join("paged/spec.toml"), SPEC).unwrap();
-
-        let cluster = MockCluster::new(1).unwrap();
-        let bootstrap = cluster.bootstrap_servers();
-        cluster.create_topic("iocflow.raw", 1, 1).unwrap();
-        cluster.create_topic("iocflow.fetch-state", 1, 1).unwrap();
-        let config_text = format!(
-            "[kafka]\nbootstrap_servers = \"{bootstrap}\"\n[fetcher]\nintegrations_dir = \"{}\"\nstate_load_timeout_ms = 10000\ndrain_timeout_ms = 5000\n[integrations.paged]\nbase_url = \"http://{addr}/paged\"\n",
-            dir.display()
+        let (dir, cluster, config) = paged_fixture(
+            "once",
+            addr,
+            "state_load_timeout_ms = 10000\ndrain_timeout_ms = 5000\n",
         );
-        std::fs::write(dir.join("fetcher.toml"), &config_text).unwrap();
-        let config: FetcherConfig =
-            iocflow_service::config::load(Some(&dir.join("fetcher.toml")), Vec::new()).unwrap();
+        let bootstrap = cluster.bootstrap_servers();
         let options = || RunOptions {
             once: true,
             health: Health::new(),
@@ -331,22 +350,8 @@ value = "url"
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn failing_source_is_recorded_and_reported() {
         let (addr, _) = serve(|_, _| Reply::ok(br#"{"status": "unknown_auth_key"}"#)).await;
-        std::env::set_var("IOCFLOW_TEST_PAGED_KEY", "hunter2-paged");
-        let dir = std::env::temp_dir().join(format!("iocflow-fetch-fail-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("paged")).unwrap();
-        std::fs::write(dir.join("paged/spec.toml"), SPEC).unwrap();
-
-        let cluster = MockCluster::new(1).unwrap();
+        let (dir, cluster, config) = paged_fixture("fail", addr, "");
         let bootstrap = cluster.bootstrap_servers();
-        cluster.create_topic("iocflow.raw", 1, 1).unwrap();
-        cluster.create_topic("iocflow.fetch-state", 1, 1).unwrap();
-        let text = format!(
-            "[kafka]\nbootstrap_servers = \"{bootstrap}\"\n[fetcher]\nintegrations_dir = \"{}\"\n[integrations.paged]\nbase_url = \"http://{addr}/paged\"\n",
-            dir.display()
-        );
-        std::fs::write(dir.join("fetcher.toml"), &text).unwrap();
-        let config: FetcherConfig =
-            iocflow_service::config::load(Some(&dir.join("fetcher.toml")), Vec::new()).unwrap();
         let report = run_with(
             config,
             CancellationToken::new(),
