@@ -492,6 +492,19 @@ body_file = "big.txt"
         tmp
     }
 
+    /// GET with the recorded secret in the spec's header.
+    async fn get_with_key(
+        client: &reqwest::Client,
+        url: impl reqwest::IntoUrl,
+    ) -> reqwest::Response {
+        client
+            .get(url)
+            .header("Auth-Key", "s3cret")
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn start(tmp: &tempfile::TempDir) -> ReplayServer {
         ReplayServer::start(tmp.path(), SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
@@ -519,34 +532,19 @@ body_file = "big.txt"
             .unwrap();
         assert_eq!(resp.status(), 401);
 
-        let resp = client
-            .get(&url)
-            .header("Auth-Key", "s3cret")
-            .send()
-            .await
-            .unwrap();
+        let resp = get_with_key(&client, &url).await;
         assert_eq!(resp.status(), 200);
         assert_eq!(resp.headers()["content-type"], "application/json");
         let body = resp.text().await.unwrap();
         let expected_next = format!("\"next\": \"{}/feed/list.json?page=2\"", server.base_url());
         assert!(body.contains(&expected_next), "{body}");
 
-        let resp = client
-            .get(format!("{url}?page=2&extra=1"))
-            .header("Auth-Key", "s3cret")
-            .send()
-            .await
-            .unwrap();
+        let resp = get_with_key(&client, format!("{url}?page=2&extra=1")).await;
         assert_eq!(resp.headers()["x-page"], "2");
         assert_eq!(resp.text().await.unwrap(), r#"{"items": [2]}"#);
 
         let missing = format!("{}/other", server.url_for("feed"));
-        let resp = client
-            .get(&missing)
-            .header("Auth-Key", "s3cret")
-            .send()
-            .await
-            .unwrap();
+        let resp = get_with_key(&client, &missing).await;
         assert_eq!(resp.status(), 404);
         let resp = client
             .get(format!("{}/nobody/x", server.base_url()))
@@ -573,21 +571,11 @@ body_file = "big.txt"
         let url = format!("{}/flaky", server.url_for("feed"));
 
         for _ in 0..2 {
-            let resp = client
-                .get(&url)
-                .header("Auth-Key", "s3cret")
-                .send()
-                .await
-                .unwrap();
+            let resp = get_with_key(&client, &url).await;
             assert_eq!(resp.status(), 429);
             assert_eq!(resp.headers()["retry-after"], "1");
         }
-        let resp = client
-            .get(&url)
-            .header("Auth-Key", "s3cret")
-            .send()
-            .await
-            .unwrap();
+        let resp = get_with_key(&client, &url).await;
         assert_eq!(resp.status(), 200);
         server.stop().await;
     }
