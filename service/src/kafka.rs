@@ -99,6 +99,12 @@ impl KafkaConfig {
         for (k, v) in &self.properties {
             c.set(k, v.expose());
         }
+        // librdkafka's `debug` contexts log at debug level; without this the Warning level set
+        // in `client_config` would swallow exactly what the operator asked for. They reach the
+        // log output when `IOCFLOW_LOG` lets `librdkafka=debug` through.
+        if self.properties.contains_key("debug") {
+            c.set_log_level(RDKafkaLogLevel::Debug);
+        }
         for (k, var) in &self.secret_properties {
             let value = std::env::var(var).map_err(|_| {
                 KafkaError::ClientCreation(format!(

@@ -35,10 +35,24 @@ const SOURCE: &str = "faultgen";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fault {
     /// SIGKILL the normalizer, then start a new one in the same group.
-    KillNormalizer,
+    KillNormalizer(Membership),
     /// Stop Tansu and start it again on the same port and database.
     RestartBroker,
 }
+
+/// How the normalizer joins its consumer group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Membership {
+    /// `group.instance.id` set (Kafka static membership), as a StatefulSet pod would: the
+    /// restarted process takes over the killed member's identity and partitions.
+    Static,
+    /// No instance id: the restarted process joins as a new member and the killed one must
+    /// expire after its session timeout.
+    Dynamic,
+}
+
+/// The normalizer's `group.instance.id` in the static-membership runs.
+const INSTANCE_ID: &str = "normalizer-0";
 
 /// The URL number `n` of the recording.
 fn url(n: u64) -> String {
@@ -94,7 +108,7 @@ async fn run(fault: Fault) {
     let mut tansu = Tansu::start().await.unwrap();
     let bootstrap = tansu.bootstrap();
     let topics = TestTopics::unique(match fault {
-        Fault::KillNormalizer => "kill",
+        Fault::KillNormalizer(_) => "kill",
         Fault::RestartBroker => "restart",
     });
     topics.create(&bootstrap, 2).await.unwrap();
@@ -161,12 +175,13 @@ async fn run(fault: Fault) {
         &ops[2],
     ))
     .unwrap();
-    let normalizer_cfg = config::write(
-        dir.path(),
-        "normalizer.toml",
-        &config::normalizer_toml(&topics, &bootstrap, &ops[1], &catalog, 100),
-    )
-    .unwrap();
+    let mut normalizer_toml = config::normalizer_toml(&topics, &bootstrap, &ops[1], &catalog, 100);
+    if fault == Fault::KillNormalizer(Membership::Static) {
+        normalizer_toml.push_str(&format!(
+            "\n[kafka.properties]\n\"group.instance.id\" = \"{INSTANCE_ID}\"\n"
+        ));
+    }
+    let normalizer_cfg = config::write(dir.path(), "normalizer.toml", &normalizer_toml).unwrap();
     let normalizer_spec = ProcSpec::with_config(
         "iocflow-normalizer",
         "normalizer",
@@ -202,7 +217,7 @@ async fn run(fault: Fault) {
         Err(e) => panic!("{e}\n{}", normalizer.output_tail(30)),
     };
     match fault {
-        Fault::KillNormalizer => {
+        Fault::KillNormalizer(_) => {
             let status = normalizer.kill().await.unwrap();
             assert_eq!(
                 status.code(),
@@ -221,7 +236,7 @@ async fn run(fault: Fault) {
         "the normalizer finished all {URLS} records before the fault; the test proves nothing"
     );
     let mut normalizer2 = match fault {
-        Fault::KillNormalizer => {
+        Fault::KillNormalizer(_) => {
             let mut spec = normalizer_spec.clone();
             spec.label = "normalizer-restarted".into();
             Some(Proc::spawn(&spec).unwrap())
@@ -334,15 +349,25 @@ async fn run(fault: Fault) {
     }
 }
 
-// Limitation: against Tansu 0.6.0 the normalizer restarted after the SIGKILL often gets no
-// partitions at all: it logs no error, reports no lag (nothing assigned) and consumes nothing
-// for the whole deadline, long after the killed member's 45 s session has expired. It passed 4
-// of 9 runs on 2026-12-03 (all 20,000 URLs delivered, 200-800 duplicates) and stalled in the
-// others. Ignored until the cause is found; see the README's Limitations.
-#[ignore = "stalls on Tansu 0.6.0: the restarted normalizer is never assigned partitions"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_of_the_normalizer_mid_stream_loses_nothing() {
-    run(Fault::KillNormalizer).await;
+async fn sigkill_of_a_statically_joined_normalizer_loses_nothing() {
+    run(Fault::KillNormalizer(Membership::Static)).await;
+}
+
+// Limitation: Tansu 0.6.0's group coordinator mishandles a dynamic member that joins while the
+// killed leader's session is still running. The new member is told the dead member leads
+// generation N; when the dead leader's session expires during the new member's SyncGroup, Tansu
+// completes generation N with no assignment instead of starting a new one, and the new member
+// then heartbeats happily with no partitions. Whether the expiry lands in a JoinGroup (the new
+// member becomes leader and everything works) or in a SyncGroup (the stall) is timing: 4 passes
+// in 9 runs on 2026-12-03. librdkafka's `debug=cgrp` log of a stalled run shows the sequence
+// ("SyncGroup response: Success (0 bytes of MemberState data)" at the same generation). With
+// static membership (the test above) the restarted process takes over the killed member's id
+// and leadership at once and does not hit this path.
+#[ignore = "Tansu 0.6.0 completes a generation with no assignment after the leader expires mid-SyncGroup"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_of_a_dynamically_joined_normalizer_loses_nothing() {
+    run(Fault::KillNormalizer(Membership::Dynamic)).await;
 }
 
 // Limitation: Tansu 0.6.0 on SQLite panics after a restart on the first produce of a producer
