@@ -23,6 +23,7 @@
 //! of `drain_timeout_ms` (deliveries still failing then are abandoned without storing their
 //! offsets), the final commit the remaining 20%.
 
+use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -62,7 +63,7 @@ enum Target {
 
 /// One record to produce.
 #[derive(Debug)]
-struct Output {
+pub struct Output {
     target: Target,
     key: Option<Vec<u8>>,
     payload: Vec<u8>,
@@ -71,10 +72,25 @@ struct Output {
 
 /// The normalized batch: what to produce, what to count, which offsets to store.
 #[derive(Debug, Default)]
-struct Processed {
+pub struct Processed {
     outputs: Vec<Output>,
     tally: Tally,
-    next_offsets: std::collections::BTreeMap<(String, i32), i64>,
+    next_offsets: BTreeMap<(String, i32), i64>,
+}
+
+impl Processed {
+    /// What the batch's records became: (normalized, skipped, dead-lettered).
+    pub fn totals(&self) -> (u64, u64, u64) {
+        self.tally.totals()
+    }
+
+    /// Bytes to produce: every output's key and payload.
+    pub fn output_bytes(&self) -> usize {
+        self.outputs
+            .iter()
+            .map(|o| o.payload.len() + o.key.as_ref().map_or(0, Vec::len))
+            .sum()
+    }
 }
 
 /// Runs the stage until `shutdown` is cancelled and the drain is done.
@@ -258,36 +274,41 @@ async fn process_batch(
 }
 
 /// Normalizes every record of a batch; never fails, every record ends as an output or a skip.
-fn normalize_batch(batch: &[OwnedMessage], catalog: &Catalog, now_ms: i64) -> Processed {
+///
+/// Public for `normalizer-bench`, which times exactly this function.
+pub fn normalize_batch(batch: &[OwnedMessage], catalog: &Catalog, now_ms: i64) -> Processed {
     normalize_batch_with(batch, catalog, now_ms, normalize_payload)
 }
 
 /// [`normalize_batch`] with the per-record function as a parameter, so tests can make it panic.
-fn normalize_batch_with(
+fn normalize_batch_with<'c>(
     batch: &[OwnedMessage],
-    catalog: &Catalog,
+    catalog: &'c Catalog,
     now_ms: i64,
-    per_record: impl Fn(&[u8], &Catalog, &Origin, i64) -> RecordResult,
+    per_record: impl Fn(&[u8], &'c Catalog, &Origin, i64) -> RecordResult<'c>,
 ) -> Processed {
     let mut p = Processed::default();
+    // One origin for the batch, updated in place: the topic string is copied only when it
+    // changes (a batch is nearly always from one topic).
+    let mut origin = Origin {
+        topic: String::new(),
+        partition: 0,
+        offset: 0,
+    };
     for msg in batch {
-        let origin = Origin {
-            topic: msg.topic().to_owned(),
-            partition: msg.partition(),
-            offset: msg.offset(),
-        };
-        let next = p
-            .next_offsets
-            .entry((origin.topic.clone(), origin.partition))
-            .or_insert(0);
-        *next = (*next).max(origin.offset + 1);
+        if origin.topic != msg.topic() {
+            origin.topic = msg.topic().to_owned();
+        }
+        origin.partition = msg.partition();
+        origin.offset = msg.offset();
+        advance(&mut p.next_offsets, &origin);
 
         let payload = msg.payload().unwrap_or_default();
         let outcome = guarded(|| per_record(payload, catalog, &origin, now_ms));
         let (label, source, result) = match outcome {
             Ok(r) => r,
             Err(panic) => (
-                UNKNOWN_SOURCE.to_owned(),
+                UNKNOWN_SOURCE,
                 UNKNOWN_SOURCE.to_owned(),
                 Err((ErrorKind::Panic, format!("normalizing panicked: {panic}"))),
             ),
@@ -295,7 +316,7 @@ fn normalize_batch_with(
         match result {
             Ok(Normalized::Indicator(indicator)) => match codec().encode(&indicator) {
                 Ok(bytes) => {
-                    p.tally.normalized(&label);
+                    p.tally.normalized(label);
                     p.outputs.push(Output {
                         target: Target::Indicators,
                         key: Some(indicator.id.into_bytes()),
@@ -306,18 +327,18 @@ fn normalize_batch_with(
                 Err(e) => dead_letter(
                     &mut p,
                     msg,
-                    (&label, &source),
+                    (label, &source),
                     ErrorKind::SchemaMismatch,
                     &format!("indicator does not fit its schema: {e}"),
                     &origin,
                     now_ms,
                 ),
             },
-            Ok(Normalized::Skipped { .. }) => p.tally.skipped(&label),
+            Ok(Normalized::Skipped { .. }) => p.tally.skipped(label),
             Err((kind, message)) => dead_letter(
                 &mut p,
                 msg,
-                (&label, &source),
+                (label, &source),
                 kind,
                 &message,
                 &origin,
@@ -328,19 +349,38 @@ fn normalize_batch_with(
     p
 }
 
-/// Result of one record: metric label, source name for the dead letter, and the outcome.
-type RecordResult = (String, String, Result<Normalized, (ErrorKind, String)>);
+/// Raises the next offset to store for the origin's partition past the origin's offset.
+fn advance(next_offsets: &mut BTreeMap<(String, i32), i64>, origin: &Origin) {
+    // A batch touches a few partitions: a scan avoids building an owned key per record.
+    let found = next_offsets
+        .iter_mut()
+        .find(|((topic, partition), _)| *partition == origin.partition && *topic == origin.topic);
+    match found {
+        Some((_, next)) => *next = (*next).max(origin.offset + 1),
+        None => {
+            next_offsets.insert((origin.topic.clone(), origin.partition), origin.offset + 1);
+        }
+    }
+}
+
+/// Result of one record: metric label (the catalog's name, or [`UNKNOWN_SOURCE`]), source name
+/// for the dead letter, and the outcome.
+type RecordResult<'c> = (&'c str, String, Result<Normalized, (ErrorKind, String)>);
 
 /// Decodes and normalizes one raw record's bytes.
-fn normalize_payload(payload: &[u8], catalog: &Catalog, origin: &Origin, now: i64) -> RecordResult {
+fn normalize_payload<'c>(
+    payload: &[u8],
+    catalog: &'c Catalog,
+    origin: &Origin,
+    now: i64,
+) -> RecordResult<'c> {
     let raw: RawRecord = match codec().decode(payload) {
         Ok(raw) => raw,
         Err(e) => {
             let kind = ErrorKind::from_codec(&e);
-            let unknown = UNKNOWN_SOURCE.to_owned();
             return (
-                unknown.clone(),
-                unknown,
+                UNKNOWN_SOURCE,
+                UNKNOWN_SOURCE.to_owned(),
                 Err((kind, format!("raw record: {e}"))),
             );
         }
@@ -348,13 +388,13 @@ fn normalize_payload(payload: &[u8], catalog: &Catalog, origin: &Origin, now: i6
     let Some((name, spec)) = catalog.get_entry(&raw.source) else {
         let message = "unknown source".to_owned();
         return (
-            UNKNOWN_SOURCE.to_owned(),
+            UNKNOWN_SOURCE,
             raw.source,
             Err((ErrorKind::SchemaMismatch, message)),
         );
     };
     let result = normalize(spec, &raw, origin, now).map_err(|e| (e.kind, e.message));
-    (name.to_owned(), raw.source, result)
+    (name, raw.source, result)
 }
 
 fn dead_letter(

@@ -23,6 +23,8 @@
 //! The JSON is written by hand rather than through a map, so key order cannot depend on a serde
 //! feature; each object has one key per level, and `serde_json`'s string escaping matches JCS.
 
+use std::cell::RefCell;
+
 use uuid::Uuid;
 
 use crate::canonical::{Canonical, Family};
@@ -32,39 +34,65 @@ pub const STIX_NAMESPACE: Uuid = Uuid::from_u128(0x00abedb4_aa42_466c_9c01_fed23
 
 /// The deterministic id of a canonical indicator.
 pub fn indicator_id(canonical: &Canonical) -> String {
-    let value = json_string(&canonical.value);
-    let (stix_type, contributing) = match canonical.family {
-        Family::Ipv4 | Family::Ipv4Network => ("ipv4-addr", format!("{{\"value\":{value}}}")),
-        Family::Ipv6 | Family::Ipv6Network => ("ipv6-addr", format!("{{\"value\":{value}}}")),
-        Family::Domain => ("domain-name", format!("{{\"value\":{value}}}")),
-        Family::Url => ("url", format!("{{\"value\":{value}}}")),
-        Family::Email => ("email-addr", format!("{{\"value\":{value}}}")),
-        Family::Hash(alg) => (
-            "file",
-            format!("{{\"hashes\":{{\"{}\":{value}}}}}", alg.stix_name()),
-        ),
-        Family::Cve => ("vulnerability", format!("{{\"name\":{value}}}")),
-        Family::X509(alg) => (
-            "x509-certificate",
-            format!("{{\"hashes\":{{\"{}\":{value}}}}}", alg.stix_name()),
-        ),
-        // The canonical value is `AS<number>`; STIX wants the number as a JSON number.
-        Family::Asn => (
-            "autonomous-system",
-            format!(
-                "{{\"number\":{}}}",
-                canonical.value.trim_start_matches("AS")
-            ),
-        ),
-        Family::Ja3 => ("x-ja3", format!("{{\"value\":{value}}}")),
-    };
-    let uuid = Uuid::new_v5(&STIX_NAMESPACE, contributing.as_bytes());
-    format!("{stix_type}--{uuid}")
+    CONTRIBUTING.with(|cell| {
+        let mut json = cell.borrow_mut();
+        json.clear();
+        let stix_type = contributing_json(canonical, &mut json);
+        let uuid = Uuid::new_v5(&STIX_NAMESPACE, &json);
+        let mut hyphenated = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let uuid = uuid.hyphenated().encode_lower(&mut hyphenated);
+        let mut id = String::with_capacity(stix_type.len() + 2 + uuid.len());
+        id.push_str(stix_type);
+        id.push_str("--");
+        id.push_str(uuid);
+        id
+    })
 }
 
-/// A JSON string literal of `s` (serde_json escapes exactly what JCS requires).
-fn json_string(s: &str) -> String {
-    serde_json::Value::String(s.to_owned()).to_string()
+thread_local! {
+    /// The contributing-properties JSON of the last id, reused: ids are built once per record.
+    static CONTRIBUTING: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Writes the JCS JSON of the ID-contributing properties into `out`; returns the STIX type.
+fn contributing_json(canonical: &Canonical, out: &mut Vec<u8>) -> &'static str {
+    let value = canonical.value.as_str();
+    let (stix_type, open, close): (&str, &str, &str) = match canonical.family {
+        Family::Ipv4 | Family::Ipv4Network => ("ipv4-addr", "{\"value\":", "}"),
+        Family::Ipv6 | Family::Ipv6Network => ("ipv6-addr", "{\"value\":", "}"),
+        Family::Domain => ("domain-name", "{\"value\":", "}"),
+        Family::Url => ("url", "{\"value\":", "}"),
+        Family::Email => ("email-addr", "{\"value\":", "}"),
+        Family::Ja3 => ("x-ja3", "{\"value\":", "}"),
+        Family::Cve => ("vulnerability", "{\"name\":", "}"),
+        Family::Hash(alg) => {
+            out.extend_from_slice(b"{\"hashes\":{\"");
+            out.extend_from_slice(alg.stix_name().as_bytes());
+            ("file", "\":", "}}")
+        }
+        Family::X509(alg) => {
+            out.extend_from_slice(b"{\"hashes\":{\"");
+            out.extend_from_slice(alg.stix_name().as_bytes());
+            ("x509-certificate", "\":", "}}")
+        }
+        // The canonical value is `AS<number>`; STIX wants the number as a JSON number.
+        Family::Asn => {
+            out.extend_from_slice(b"{\"number\":");
+            out.extend_from_slice(value.trim_start_matches("AS").as_bytes());
+            out.push(b'}');
+            return "autonomous-system";
+        }
+    };
+    out.extend_from_slice(open.as_bytes());
+    json_string(value, out);
+    out.extend_from_slice(close.as_bytes());
+    stix_type
+}
+
+/// Appends the JSON string literal of `s` (serde_json escapes exactly what JCS requires).
+fn json_string(s: &str, out: &mut Vec<u8>) {
+    // Writing a &str into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 #[cfg(test)]
@@ -158,6 +186,8 @@ mod tests {
 
     #[test]
     fn json_escaping_matches_jcs() {
-        assert_eq!(json_string("a\"b\\c\u{1}\n/é"), r#""a\"b\\c\u0001\n/é""#);
+        let mut out = Vec::new();
+        json_string("a\"b\\c\u{1}\n/é", &mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), r#""a\"b\\c\u0001\n/é""#);
     }
 }

@@ -2,7 +2,11 @@
 //! chrono format string read as UTC. A format without a time of day (such as `%Y-%m-%d`) gives
 //! midnight UTC of that day.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use chrono::format::{parse, Item, Parsed, StrftimeItems};
+use chrono::DateTime;
 
 use crate::error::{ErrorKind, NormalizeError};
 
@@ -18,13 +22,7 @@ pub fn parse_time_ms(field: &str, format: &str, text: &str) -> Result<i64, Norma
             .map(|t| t.timestamp_millis()),
         "unix_secs" => parse_number(text).and_then(|secs| secs.checked_mul(1000)),
         "unix_ms" => parse_number(text),
-        chrono_format => match NaiveDateTime::parse_from_str(text, chrono_format) {
-            Ok(t) => Some(t.and_utc().timestamp_millis()),
-            Err(_) => NaiveDate::parse_from_str(text, chrono_format)
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .map(|t| t.and_utc().timestamp_millis()),
-        },
+        chrono_format => parse_with_format(chrono_format, text),
     };
     parsed.ok_or_else(|| {
         NormalizeError::new(
@@ -34,6 +32,38 @@ pub fn parse_time_ms(field: &str, format: &str, text: &str) -> Result<i64, Norma
                 crate::canonical::ip::truncate(text)
             ),
         )
+    })
+}
+
+/// `text` read with a chrono format as UTC; a format without a time of day gives midnight.
+/// (What `NaiveDateTime::parse_from_str`, then `NaiveDate::parse_from_str`, would return,
+/// without reading the format string again for every record.)
+fn parse_with_format(format: &str, text: &str) -> Option<i64> {
+    let items = compiled(format)?;
+    let mut parsed = Parsed::new();
+    parse(&mut parsed, text, items.iter()).ok()?;
+    let time = match parsed.to_naive_datetime_with_offset(0) {
+        Ok(t) => t,
+        Err(_) => parsed.to_naive_date().ok()?.and_hms_opt(0, 0, 0)?,
+    };
+    Some(time.and_utc().timestamp_millis())
+}
+
+thread_local! {
+    /// Formats compiled so far on this thread: a catalog has a handful.
+    static COMPILED: RefCell<Vec<(String, Rc<[Item<'static>]>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The compiled items of `format`; `None` when chrono cannot read the format.
+fn compiled(format: &str) -> Option<Rc<[Item<'static>]>> {
+    COMPILED.with(|cell| {
+        let mut cache = cell.borrow_mut();
+        if let Some((_, items)) = cache.iter().find(|(f, _)| f == format) {
+            return Some(Rc::clone(items));
+        }
+        let items: Rc<[Item<'static>]> = StrftimeItems::new(format).parse_to_owned().ok()?.into();
+        cache.push((format.to_owned(), Rc::clone(&items)));
+        Some(items)
     })
 }
 
