@@ -39,11 +39,31 @@ impl CsvFramer {
 
 /// The value of column `index` of one framed CSV record, if it has one.
 ///
-/// Reads with `csv_core` into one buffer: building a `csv::Reader` per record allocated its 8 KiB
-/// buffer every time, which made keying each row the most expensive step of CSV framing.
+/// Reads with a `csv_core` parser kept per thread and reset for each record: building a parser
+/// (its state machine) per record cost several times more than reading the record.
 pub(crate) fn field(record: &[u8], delimiter: char, index: usize) -> Option<String> {
     let delimiter = u8::try_from(delimiter).ok()?;
-    let mut reader = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+    KEY_READER.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        let reader = match &mut *cached {
+            Some((d, reader)) if *d == delimiter => reader,
+            slot => {
+                let reader = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+                &mut slot.insert((delimiter, reader)).1
+            }
+        };
+        reader.reset();
+        field_with(reader, record, index)
+    })
+}
+
+thread_local! {
+    /// The parser of [`field`], per thread.
+    static KEY_READER: std::cell::RefCell<Option<(u8, csv_core::Reader)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn field_with(reader: &mut csv_core::Reader, record: &[u8], index: usize) -> Option<String> {
     // A field's unescaped bytes are never longer than the record.
     let mut out = vec![0u8; record.len() + 1];
     let (mut input, mut written, mut start, mut column) = (record, 0, 0, 0);

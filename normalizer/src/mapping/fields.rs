@@ -1,9 +1,12 @@
 //! Reading named fields out of one framed item, according to the raw record's framing.
 //!
-//! - `csv_row`: one CSV record read with the `csv` crate, fields named by the spec's columns; a
-//!   row with another number of fields than columns is `unparseable`;
-//! - `json_value`: one JSON value; a field is an object key, or a JSON pointer when it starts
-//!   with `/`;
+//! - `csv_row`: one CSV record read with `csv_core` (the `csv` crate's parser: RFC 4180 quoting,
+//!   doubled quotes, any line terminator), fields named by the spec's columns; a row with
+//!   another number of fields than columns, a second row, or text that is not UTF-8 is
+//!   `unparseable`;
+//! - `json_value`: one JSON value, parsed into a DOM that borrows its strings from the record
+//!   (`serde_json_borrow`); a field is an object key (the last one wins when a key repeats, as
+//!   with `serde_json`), or a JSON pointer (RFC 6901) when it starts with `/`;
 //! - `text_line`: one line of text, the only field is `line`.
 //!
 //! A string is expected almost everywhere; JSON numbers and booleans are accepted and written
@@ -12,10 +15,9 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::io::{Cursor, SeekFrom};
 
 use iocflow_schemas::spec::FramingSpec;
-use serde_json::Value;
+use serde_json_borrow::Value;
 
 use crate::error::{ErrorKind, NormalizeError};
 
@@ -26,11 +28,13 @@ pub enum Item<'a> {
     Csv {
         /// Column names from the spec.
         columns: &'a [String],
-        /// The row's fields.
-        record: csv::StringRecord,
+        /// The row's fields, unquoted, one after the other.
+        text: String,
+        /// Where each field ends in `text`.
+        ends: Vec<usize>,
     },
-    /// A JSON value.
-    Json(Value),
+    /// A JSON value, borrowing from the record.
+    Json(Value<'a>),
     /// A text line.
     Line(&'a str),
 }
@@ -74,16 +78,19 @@ impl<'a> Item<'a> {
     /// `invalid_value` when a JSON field holds an array or an object.
     pub fn string(&self, field: &str) -> Result<Option<Cow<'_, str>>, NormalizeError> {
         let found = match self {
-            Item::Csv { columns, record } => columns
-                .iter()
-                .position(|c| c == field)
-                .and_then(|i| record.get(i))
-                .map(Cow::Borrowed),
+            Item::Csv {
+                columns,
+                text,
+                ends,
+            } => columns.iter().position(|c| c == field).and_then(|i| {
+                let start = if i == 0 { 0 } else { *ends.get(i - 1)? };
+                text.get(start..*ends.get(i)?).map(Cow::Borrowed)
+            }),
             Item::Line(line) => (field == "line").then_some(Cow::Borrowed(*line)),
             Item::Json(value) => match json_field(value, field) {
                 None | Some(Value::Null) => None,
-                Some(Value::String(s)) => Some(Cow::Borrowed(s.as_str())),
-                Some(Value::Number(n)) => Some(Cow::Owned(n.to_string())),
+                Some(Value::Str(s)) => Some(Cow::Borrowed(s.as_ref())),
+                Some(Value::Number(n)) => Some(Cow::Owned(number_text(n))),
                 Some(Value::Bool(b)) => Some(Cow::Owned(b.to_string())),
                 Some(Value::Array(_) | Value::Object(_)) => {
                     return Err(NormalizeError::new(
@@ -108,8 +115,8 @@ impl<'a> Item<'a> {
                 for element in elements {
                     let text = match element {
                         Value::Null => continue,
-                        Value::String(s) => s.trim().to_owned(),
-                        Value::Number(n) => n.to_string(),
+                        Value::Str(s) => s.trim().to_owned(),
+                        Value::Number(n) => number_text(n),
                         Value::Bool(b) => b.to_string(),
                         Value::Array(_) | Value::Object(_) => {
                             return Err(NormalizeError::new(
@@ -141,11 +148,61 @@ impl<'a> Item<'a> {
     }
 }
 
-fn json_field<'v>(value: &'v Value, field: &str) -> Option<&'v Value> {
-    if field.starts_with('/') {
-        value.pointer(field)
+fn json_field<'v, 'a>(value: &'v Value<'a>, field: &str) -> Option<&'v Value<'a>> {
+    match field.strip_prefix('/') {
+        Some(pointer) => pointer
+            .split('/')
+            .try_fold(value, |at, token| step(at, &unescape_token(token))),
+        None => object_key(value, field),
+    }
+}
+
+/// One JSON pointer step: an object key, or an array index written without sign or leading
+/// zeros.
+fn step<'v, 'a>(value: &'v Value<'a>, token: &str) -> Option<&'v Value<'a>> {
+    match value {
+        Value::Object(_) => object_key(value, token),
+        Value::Array(elements) => {
+            let signed_or_padded =
+                token.starts_with('+') || (token.starts_with('0') && token.len() > 1);
+            if signed_or_padded {
+                return None;
+            }
+            token.parse::<usize>().ok().and_then(|i| elements.get(i))
+        }
+        _ => None,
+    }
+}
+
+/// The value of `key` in an object; the last one when the key repeats.
+fn object_key<'v, 'a>(value: &'v Value<'a>, key: &str) -> Option<&'v Value<'a>> {
+    value
+        .as_object()?
+        .iter()
+        .filter(|(k, _)| *k == key)
+        .last()
+        .map(|(_, v)| v)
+}
+
+/// A pointer token with `~1` read as `/` and `~0` as `~`.
+fn unescape_token(token: &str) -> Cow<'_, str> {
+    if token.contains('~') {
+        Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
     } else {
-        value.get(field)
+        Cow::Borrowed(token)
+    }
+}
+
+/// A JSON number as `serde_json::Number` writes it (`443`, `-1`, `1.0`, `1e+20`).
+fn number_text(n: &serde_json_borrow::Number) -> String {
+    if let Some(u) = n.as_u64() {
+        u.to_string()
+    } else if let Some(i) = n.as_i64() {
+        i.to_string()
+    } else {
+        n.as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map_or_else(String::new, |f| f.to_string())
     }
 }
 
@@ -157,74 +214,81 @@ fn parse_csv<'a>(
     let delimiter = u8::try_from(delimiter).map_err(|_| {
         NormalizeError::new(ErrorKind::SchemaMismatch, "CSV delimiter is not one byte")
     })?;
-    let (first, extra) = CSV_READER.with(|cell| {
+    // Unquoting never makes a field longer, so the payload's length is always room enough.
+    let mut out = vec![0u8; payload.len()];
+    let mut ends = vec![0usize; columns.len()];
+    let row = CSV_READER.with(|cell| {
         let mut cached = cell.borrow_mut();
         let reader = match &mut *cached {
             Some((d, reader)) if *d == delimiter => reader,
-            slot => &mut slot.insert((delimiter, new_csv_reader(delimiter))).1,
+            slot => {
+                let reader = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+                &mut slot.insert((delimiter, reader)).1
+            }
         };
-        read_one_row(reader, payload)
+        reader.reset();
+        read_row(reader, payload, &mut out, &mut ends)
     });
-    let record = match first {
-        Ok(Some(record)) => record,
-        Ok(None) => return Err(unparseable("empty CSV row".into())),
-        Err(e) => return Err(unparseable(format!("broken CSV row: {e}"))),
+    let Some((fields, written, used)) = row else {
+        return Err(unparseable("empty CSV row".into()));
     };
-    if extra {
+    // Lines holding only terminators are skipped by the parser; anything else after the first
+    // row starts a second one.
+    if payload[used..].iter().any(|b| *b != b'\r' && *b != b'\n') {
         return Err(unparseable("more than one CSV row in one record".into()));
     }
-    if record.len() != columns.len() {
+    if fields != columns.len() {
         return Err(unparseable(format!(
-            "CSV row has {} fields, the spec has {} columns",
-            record.len(),
+            "CSV row has {fields} fields, the spec has {} columns",
             columns.len()
         )));
     }
-    Ok(Item::Csv { columns, record })
+    out.truncate(written);
+    ends.truncate(fields);
+    let text = String::from_utf8(out)
+        .map_err(|e| unparseable(format!("broken CSV row: invalid UTF-8: {}", e.utf8_error())))?;
+    Ok(Item::Csv {
+        columns,
+        text,
+        ends,
+    })
 }
-
-/// A CSV reader over an in-memory row.
-type RowReader = csv::Reader<Cursor<Vec<u8>>>;
 
 thread_local! {
-    /// One CSV reader per thread, reused for every row: building a reader (its parser tables
-    /// and buffer) costs far more than parsing one row.
-    static CSV_READER: RefCell<Option<(u8, RowReader)>> =
-        const { RefCell::new(None) };
+    /// One CSV parser per thread, reset for every row: building one (its state machine) costs
+    /// several times more than reading a row with it.
+    static CSV_READER: RefCell<Option<(u8, csv_core::Reader)>> = const { RefCell::new(None) };
 }
 
-fn new_csv_reader(delimiter: u8) -> RowReader {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(Cursor::new(Vec::new()));
-    // The first seek reads the (empty) header row once, so no later row is taken for one.
-    let _ = reader.seek_raw(SeekFrom::Start(0), csv::Position::new());
-    reader
-}
-
-/// Reads the first row of `payload` with a reused reader, and whether a second row follows.
-fn read_one_row(
-    reader: &mut RowReader,
-    payload: &[u8],
-) -> (csv::Result<Option<csv::StringRecord>>, bool) {
-    let buf = reader.get_mut().get_mut();
-    buf.clear();
-    buf.extend_from_slice(payload);
-    // Resets the parser, the reader's buffer and its end-of-input state for the new input.
-    if let Err(e) = reader.seek_raw(SeekFrom::Start(0), csv::Position::new()) {
-        return (Err(e), false);
+/// Reads the first record of `input` into `out` (room for all of `input`) and `ends` (grown when
+/// the row has more fields). Returns (fields, bytes written, input bytes used), or `None` when
+/// the input holds no record. (`csv_core` reads an empty input as the end of the input.)
+fn read_row(
+    reader: &mut csv_core::Reader,
+    input: &[u8],
+    out: &mut [u8],
+    ends: &mut Vec<usize>,
+) -> Option<(usize, usize, usize)> {
+    use csv_core::ReadRecordResult as R;
+    let (mut used, mut written, mut fields) = (0, 0, 0);
+    loop {
+        let (result, nin, nout, nend) =
+            reader.read_record(&input[used..], &mut out[written..], &mut ends[fields..]);
+        used += nin;
+        written += nout;
+        fields += nend;
+        match result {
+            R::Record => return Some((fields, written, used)),
+            R::End => return None,
+            // The whole input is read; the next call, with no input left, tells the parser the
+            // input ended, which ends a record that has no terminator.
+            R::InputEmpty => {}
+            R::OutputEndsFull => ends.resize(ends.len().max(1) * 2, 0),
+            // Cannot happen (see `out`); treated as a record cut short, which then fails the
+            // column count or UTF-8 check rather than passing silently.
+            R::OutputFull => return Some((fields, written, used)),
+        }
     }
-    let mut record = csv::StringRecord::new();
-    match reader.read_record(&mut record) {
-        Ok(true) => {}
-        Ok(false) => return (Ok(None), false),
-        Err(e) => return (Err(e), false),
-    }
-    let mut next = csv::ByteRecord::new();
-    let extra = matches!(reader.read_byte_record(&mut next), Ok(true) | Err(_));
-    (Ok(Some(record)), extra)
 }
 
 fn unparseable(message: String) -> NormalizeError {
@@ -263,6 +327,61 @@ mod tests {
         assert_eq!(err.kind, ErrorKind::Unparseable);
         let err = Item::parse(&spec, "csv_row", b"1,a,b\n2,c,d\n").unwrap_err();
         assert_eq!(err.kind, ErrorKind::Unparseable);
+    }
+
+    #[test]
+    fn csv_extra_fields_blank_lines_and_second_rows() {
+        let spec = csv_spec();
+        let err = Item::parse(&spec, "csv_row", b"1,2,3,4,5,6,7,8,9").unwrap_err();
+        assert_eq!(err.message, "CSV row has 9 fields, the spec has 3 columns");
+        let item = Item::parse(&spec, "csv_row", b"\r\n1,a,b\r\n\r\n\n").unwrap();
+        assert_eq!(item.string("tags").unwrap().unwrap(), "b");
+        let err = Item::parse(&spec, "csv_row", b"1,a,b\n ").unwrap_err();
+        assert_eq!(err.message, "more than one CSV row in one record");
+        let err = Item::parse(&spec, "csv_row", b"").unwrap_err();
+        assert_eq!(err.message, "empty CSV row");
+        let err = Item::parse(&spec, "csv_row", b"\n\r\n").unwrap_err();
+        assert_eq!(err.message, "empty CSV row");
+    }
+
+    proptest::proptest! {
+        /// The row reader agrees with the `csv` crate (flexible rows, no headers) on any input
+        /// built from the bytes that matter to CSV.
+        #[test]
+        fn csv_rows_read_as_the_csv_crate_reads_them(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(b"a,\"\r\n \xc3\xa9\xff".to_vec()), 0..24)
+        ) {
+            let spec = csv_spec();
+            let mut oracle = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(bytes.as_slice());
+            let rows: Vec<csv::ByteRecord> =
+                oracle.byte_records().collect::<Result<_, _>>().unwrap();
+            let ours = Item::parse(&spec, "csv_row", &bytes);
+            let expected = match rows.as_slice() {
+                [row] if row.len() == 3 => std::str::from_utf8(row.as_slice()).ok().map(|_| row),
+                _ => None,
+            };
+            match (expected, ours) {
+                (Some(row), Ok(item)) => {
+                    for (i, column) in ["id", "url", "tags"].iter().enumerate() {
+                        let want = std::str::from_utf8(&row[i]).unwrap();
+                        let got = item.string(column).unwrap();
+                        let want = (!want.trim().is_empty()).then_some(want);
+                        proptest::prop_assert_eq!(got.as_deref(), want);
+                    }
+                }
+                (None, Err(e)) => proptest::prop_assert_eq!(e.kind, ErrorKind::Unparseable),
+                (expected, ours) => proptest::prop_assert!(
+                    false,
+                    "csv crate: {:?}, ours: {:?}",
+                    expected,
+                    ours.map(|_| "a row")
+                ),
+            }
+        }
     }
 
     #[test]
@@ -315,6 +434,31 @@ mod tests {
         assert_eq!(item.string("a").unwrap_err().kind, ErrorKind::InvalidValue);
         let err = Item::parse(&spec, "json_value", b"{\"broken\":").unwrap_err();
         assert_eq!(err.kind, ErrorKind::Unparseable);
+    }
+
+    #[test]
+    fn json_duplicate_keys_pointer_escapes_indexes_and_floats() {
+        let spec = FramingSpec::Json {
+            items_pointer: String::new(),
+            max_item_bytes: 1024,
+        };
+        let body = br#"{"k":"first","k":"last","a/b":{"m~n":"esc"},"l":["x","y"],
+            "f":1.0,"big":1e20,"neg":-3,"q":"say \"hi\""}"#;
+        let item = Item::parse(&spec, "json_value", body).unwrap();
+        // As serde_json's map: the last of a repeated key wins.
+        assert_eq!(item.string("k").unwrap().unwrap(), "last");
+        assert_eq!(item.string("/a~1b/m~0n").unwrap().unwrap(), "esc");
+        assert_eq!(item.string("/l/1").unwrap().unwrap(), "y");
+        assert_eq!(item.string("/l/01").unwrap(), None);
+        assert_eq!(item.string("/l/+1").unwrap(), None);
+        assert_eq!(item.string("/l/2").unwrap(), None);
+        // Numbers read as serde_json::Number writes them (what this module read before it
+        // parsed into a borrowed DOM).
+        assert_eq!(item.string("f").unwrap().unwrap(), "1.0");
+        assert_eq!(item.string("big").unwrap().unwrap(), "1e+20");
+        assert_eq!(item.string("neg").unwrap().unwrap(), "-3");
+        // An escaped string is unescaped.
+        assert_eq!(item.string("q").unwrap().unwrap(), "say \"hi\"");
     }
 
     #[test]
