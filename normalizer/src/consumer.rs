@@ -30,7 +30,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use futures::StreamExt;
-use iocflow_schemas::{codec, RawRecord};
+use iocflow_schemas::{codec, CodecError, RawRecord};
 use iocflow_service::kafka::{commit_stored, store_offsets, KafkaConfig};
 use iocflow_service::ops::Health;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -327,7 +327,7 @@ fn normalize_batch_with<'c>(
                 Err(e) => dead_letter(
                     &mut p,
                     msg,
-                    (label, &source),
+                    (label, &indicator.source),
                     ErrorKind::SchemaMismatch,
                     &format!("indicator does not fit its schema: {e}"),
                     &origin,
@@ -364,7 +364,7 @@ fn advance(next_offsets: &mut BTreeMap<(String, i32), i64>, origin: &Origin) {
 }
 
 /// Result of one record: metric label (the catalog's name, or [`UNKNOWN_SOURCE`]), source name
-/// for the dead letter, and the outcome.
+/// for a dead letter (empty when the outcome is not an error), and the outcome.
 type RecordResult<'c> = (&'c str, String, Result<Normalized, (ErrorKind, String)>);
 
 /// Decodes and normalizes one raw record's bytes.
@@ -374,27 +374,44 @@ fn normalize_payload<'c>(
     origin: &Origin,
     now: i64,
 ) -> RecordResult<'c> {
-    let raw: RawRecord = match codec().decode(payload) {
-        Ok(raw) => raw,
-        Err(e) => {
-            let kind = ErrorKind::from_codec(&e);
-            return (
-                UNKNOWN_SOURCE,
-                UNKNOWN_SOURCE.to_owned(),
-                Err((kind, format!("raw record: {e}"))),
-            );
-        }
+    // Borrowed from the message when the newest schema wrote it; decoded into an owned record
+    // (with schema resolution) otherwise.
+    let owned: RawRecord;
+    let raw = match codec().decode_raw_ref(payload) {
+        Ok(Some(raw)) => raw,
+        Ok(None) => match codec().decode::<RawRecord>(payload) {
+            Ok(raw) => {
+                owned = raw;
+                owned.view()
+            }
+            Err(e) => return undecodable(&e),
+        },
+        Err(e) => return undecodable(&e),
     };
-    let Some((name, spec)) = catalog.get_entry(&raw.source) else {
+    let Some((name, spec)) = catalog.get_entry(raw.source) else {
         let message = "unknown source".to_owned();
         return (
             UNKNOWN_SOURCE,
-            raw.source,
+            raw.source.to_owned(),
             Err((ErrorKind::SchemaMismatch, message)),
         );
     };
-    let result = normalize(spec, &raw, origin, now).map_err(|e| (e.kind, e.message));
-    (name, raw.source, result)
+    let result = normalize(spec, raw, origin, now).map_err(|e| (e.kind, e.message));
+    // Only a dead letter needs the source name (an indicator carries its own).
+    let source = if result.is_err() {
+        raw.source.to_owned()
+    } else {
+        String::new()
+    };
+    (name, source, result)
+}
+
+fn undecodable(e: &CodecError) -> RecordResult<'static> {
+    (
+        UNKNOWN_SOURCE,
+        UNKNOWN_SOURCE.to_owned(),
+        Err((ErrorKind::from_codec(e), format!("raw record: {e}"))),
+    )
 }
 
 fn dead_letter(

@@ -32,7 +32,7 @@ pub mod mapping;
 pub mod views;
 
 use iocflow_schemas::spec::IntegrationSpec;
-use iocflow_schemas::{Indicator, RawRecord};
+use iocflow_schemas::{Indicator, RawRecordRef};
 
 pub use catalog::Catalog;
 pub use error::{ErrorKind, NormalizeError, StageError};
@@ -72,12 +72,13 @@ pub enum Normalized {
 /// A [`NormalizeError`] whose [`ErrorKind`] says why the record cannot become an indicator:
 /// `schema_mismatch` when the record's source or framing is not the spec's, `unparseable`,
 /// `missing_field`, `invalid_value`, `unsupported_type` or `too_large` from the mapping.
-pub fn normalize(
+pub fn normalize<'r>(
     spec: &IntegrationSpec,
-    raw: &RawRecord,
+    raw: impl Into<RawRecordRef<'r>>,
     origin: &Origin,
     now_ms: i64,
 ) -> Result<Normalized, NormalizeError> {
+    let raw = raw.into();
     if raw.source != spec.name {
         return Err(NormalizeError::new(
             ErrorKind::SchemaMismatch,
@@ -87,5 +88,5 @@ pub fn normalize(
             ),
         ));
     }
-    mapping::map_record(spec, raw, origin, now_ms)
+    mapping::map_record(spec, &raw, origin, now_ms)
 }

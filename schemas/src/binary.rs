@@ -19,7 +19,7 @@
 //! One deliberate difference when reading: a datum cut inside its last string is an error here,
 //! while apache-avro 0.21 returns the shorter string.
 
-use crate::records::{DeadLetter, FetchState, Indicator, RawRecord};
+use crate::records::{DeadLetter, FetchState, Indicator, RawRecord, RawRecordRef};
 
 /// The `raw_record` schema version [`write_raw_record`] and [`read_raw_record`] implement.
 pub(crate) const RAW_RECORD_VERSION: u32 = 1;
@@ -246,26 +246,38 @@ impl<'a> Reader<'a> {
         Ok(b)
     }
 
-    fn string(&mut self, field: &'static str) -> Result<String, DatumError> {
+    fn str(&mut self, field: &'static str) -> Result<&'a str, DatumError> {
         let b = self.bytes(field)?;
-        std::str::from_utf8(b)
-            .map(str::to_owned)
-            .map_err(|_| DatumError::InvalidUtf8(field))
+        std::str::from_utf8(b).map_err(|_| DatumError::InvalidUtf8(field))
     }
 }
 
 /// Reads the datum of a [`RawRecord`] written with `raw_record.v1.avsc`. Bytes after the datum
 /// are ignored, as apache-avro ignores them.
 pub(crate) fn read_raw_record(datum: &[u8]) -> Result<RawRecord, DatumError> {
-    let mut r = Reader { rest: datum };
+    let r = read_raw_record_ref(datum)?;
     Ok(RawRecord {
-        source: r.string("source")?,
-        fetch_id: r.string("fetch_id")?,
+        source: r.source.to_owned(),
+        fetch_id: r.fetch_id.to_owned(),
+        fetched_at_ms: r.fetched_at_ms,
+        sequence: r.sequence,
+        framing: r.framing.to_owned(),
+        payload: r.payload.to_vec(),
+        request_url: r.request_url.to_owned(),
+    })
+}
+
+/// [`read_raw_record`] without copying: the strings and payload borrow from `datum`.
+pub(crate) fn read_raw_record_ref(datum: &[u8]) -> Result<RawRecordRef<'_>, DatumError> {
+    let mut r = Reader { rest: datum };
+    Ok(RawRecordRef {
+        source: r.str("source")?,
+        fetch_id: r.str("fetch_id")?,
         fetched_at_ms: r.long("fetched_at_ms")?,
         sequence: r.long("sequence")?,
-        framing: r.string("framing")?,
-        payload: r.bytes("payload")?.to_vec(),
-        request_url: r.string("request_url")?,
+        framing: r.str("framing")?,
+        payload: r.bytes("payload")?,
+        request_url: r.str("request_url")?,
     })
 }
 

@@ -19,6 +19,9 @@ use apache_avro::{from_avro_datum, from_value, to_avro_datum, to_value, Schema};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::binary;
+use crate::records::{RawRecord, RawRecordRef};
+
 /// The marker that opens an Avro single-object encoded record.
 const MARKER: [u8; 2] = [0xC3, 0x01];
 /// Marker plus fingerprint.
@@ -322,6 +325,30 @@ impl Codec {
         from_value::<T>(&value).map_err(|e| CodecError::Avro(e.to_string()))
     }
 
+    /// Decodes a raw record without copying, when it is written with the newest raw-record schema
+    /// (the usual case); `Ok(None)` when another version wrote it, which [`Codec::decode`] then
+    /// reads with schema resolution.
+    ///
+    /// # Errors
+    /// As [`Codec::decode`], for bytes that are not a single-object record or whose datum is
+    /// broken.
+    pub fn decode_raw_ref<'b>(
+        &self,
+        bytes: &'b [u8],
+    ) -> Result<Option<RawRecordRef<'b>>, CodecError> {
+        if bytes.len() < HEADER_LEN || bytes[..2] != MARKER {
+            return Err(CodecError::NotSingleObject);
+        }
+        let mut fp_bytes = [0u8; 8];
+        fp_bytes.copy_from_slice(&bytes[2..HEADER_LEN]);
+        if self.fast_path::<RawRecord>() != Some(u64::from_le_bytes(fp_bytes)) {
+            return Ok(None);
+        }
+        binary::read_raw_record_ref(&bytes[HEADER_LEN..])
+            .map(Some)
+            .map_err(|e| CodecError::Avro(e.to_string()))
+    }
+
     /// The newest schema version number of a kind.
     pub fn newest_version(&self, kind: RecordKind) -> Option<u32> {
         self.by_fingerprint
@@ -391,6 +418,18 @@ mod tests {
             c.decode::<RawRecord>(&c.encode(&raw).unwrap()).unwrap(),
             raw
         );
+        // The borrowing decoder reads the same record, and leaves other kinds to `decode`.
+        let bytes = c.encode(&raw).unwrap();
+        assert_eq!(c.decode_raw_ref(&bytes).unwrap(), Some(raw.view()));
+        assert_eq!(
+            c.decode_raw_ref(&c.encode(&indicator()).unwrap()).unwrap(),
+            None
+        );
+        assert!(matches!(
+            c.decode_raw_ref(b"not avro at all"),
+            Err(CodecError::NotSingleObject)
+        ));
+        assert!(c.decode_raw_ref(&bytes[..bytes.len() - 3]).is_err());
 
         let ind = indicator();
         assert_eq!(

@@ -29,6 +29,48 @@ pub struct RawRecord {
     pub request_url: String,
 }
 
+/// A [`RawRecord`] that borrows its strings and payload, from the encoded bytes
+/// ([`crate::Codec::decode_raw_ref`]) or from an owned record ([`RawRecord::view`]). The
+/// normalizer reads raw records this way so that decoding one copies nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawRecordRef<'a> {
+    /// Integration name, as in its spec file.
+    pub source: &'a str,
+    /// UUID of the fetch run that produced this record.
+    pub fetch_id: &'a str,
+    /// When the fetch run started (ms since epoch).
+    pub fetched_at_ms: i64,
+    /// Position of the item in the fetch run.
+    pub sequence: i64,
+    /// How the payload was cut from the response.
+    pub framing: &'a str,
+    /// The item's bytes, untouched.
+    pub payload: &'a [u8],
+    /// The URL the item came from.
+    pub request_url: &'a str,
+}
+
+impl RawRecord {
+    /// The record as a [`RawRecordRef`].
+    pub fn view(&self) -> RawRecordRef<'_> {
+        RawRecordRef {
+            source: &self.source,
+            fetch_id: &self.fetch_id,
+            fetched_at_ms: self.fetched_at_ms,
+            sequence: self.sequence,
+            framing: &self.framing,
+            payload: &self.payload,
+            request_url: &self.request_url,
+        }
+    }
+}
+
+impl<'a> From<&'a RawRecord> for RawRecordRef<'a> {
+    fn from(raw: &'a RawRecord) -> Self {
+        raw.view()
+    }
+}
+
 impl AvroRecord for RawRecord {
     const KIND: RecordKind = RecordKind::RawRecord;
     const FAST_VERSION: Option<u32> = Some(binary::RAW_RECORD_VERSION);

@@ -15,7 +15,7 @@ pub mod fields;
 pub mod time;
 
 use iocflow_schemas::spec::{FramingSpec, IntegrationSpec, ListField, TimeField};
-use iocflow_schemas::{Indicator, RawRecord};
+use iocflow_schemas::{Indicator, RawRecordRef};
 
 use crate::canonical::{self, ip::parse_port, CanonicalOptions};
 use crate::error::{ErrorKind, NormalizeError};
@@ -36,7 +36,7 @@ pub const STATUS_EXPIRED: &str = "expired";
 /// A [`NormalizeError`] with the kind saying why the record cannot become an indicator.
 pub fn map_record(
     spec: &IntegrationSpec,
-    raw: &RawRecord,
+    raw: &RawRecordRef<'_>,
     origin: &Origin,
     now_ms: i64,
 ) -> Result<Normalized, NormalizeError> {
@@ -55,7 +55,7 @@ pub fn map_record(
             ),
         ));
     }
-    let item = Item::parse(&spec.framing, &raw.framing, &raw.payload)?;
+    let item = Item::parse(&spec.framing, raw.framing, raw.payload)?;
 
     // Counted skips come first: a skipped item is not checked any further.
     for rule in &m.skip_when {
@@ -150,7 +150,7 @@ pub fn map_record(
         kind: canonical.family.type_name().to_owned(),
         value: canonical.value,
         port: port.map(i32::from),
-        source: raw.source.clone(),
+        source: raw.source.to_owned(),
         source_ref,
         first_seen_ms,
         last_seen_ms,
@@ -159,7 +159,7 @@ pub fn map_record(
         tags: list(&item, m.tags.as_ref(), &m.constant_tags)?,
         threat_types: list(&item, m.threat_types.as_ref(), &m.constant_threat_types)?,
         malware_families: list(&item, m.malware_families.as_ref(), &[])?,
-        fetch_id: raw.fetch_id.clone(),
+        fetch_id: raw.fetch_id.to_owned(),
         raw_topic: origin.topic.clone(),
         raw_partition: origin.partition,
         raw_offset: origin.offset,
@@ -202,14 +202,17 @@ fn list(
         None => Vec::new(),
     };
     out.extend(constants.iter().cloned());
-    // Lists are short: a linear scan is cheaper than hashing.
-    let mut unique: Vec<String> = Vec::with_capacity(out.len());
-    for v in out {
-        if !unique.contains(&v) {
-            unique.push(v);
+    // Lists are short: a linear scan is cheaper than hashing, and removing in place keeps the
+    // one allocation.
+    let mut i = 0;
+    while i < out.len() {
+        if out[..i].contains(&out[i]) {
+            out.remove(i);
+        } else {
+            i += 1;
         }
     }
-    Ok(unique)
+    Ok(out)
 }
 
 fn in_field(field: &str, e: NormalizeError) -> NormalizeError {
