@@ -27,13 +27,93 @@ use iocflow_submitter::config::{HttpSettings, Settings};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::mocking::MockCluster;
-use rdkafka::producer::FutureRecord;
+use rdkafka::producer::{DefaultProducerContext, FutureRecord};
 use rdkafka::util::Timeout;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 const BAD_VALUE: &str = "d7.example";
+
+/// A mock cluster with the indicators topic (`partitions` partitions) and the submitter's
+/// dead-letter topic, and a Kafka config that points at it.
+fn mock_kafka(partitions: i32) -> (MockCluster<'static, DefaultProducerContext>, KafkaConfig) {
+    let cluster = MockCluster::new(1).unwrap();
+    let topics = TopicNames::default();
+    cluster
+        .create_topic(&topics.indicators, partitions, 1)
+        .unwrap();
+    cluster.create_topic(&topics.dlq_submit, 1, 1).unwrap();
+    let kafka = KafkaConfig {
+        bootstrap_servers: cluster.bootstrap_servers(),
+        properties: BTreeMap::new(),
+        secret_properties: BTreeMap::new(),
+        topics,
+    };
+    (cluster, kafka)
+}
+
+/// Produces `(key, payload)` records to the indicators topic, in order.
+async fn produce(kafka: &KafkaConfig, records: &[(String, Vec<u8>)]) {
+    let producer = kafka.producer("test-producer").unwrap();
+    for (key, payload) in records {
+        producer
+            .send(
+                FutureRecord::to(&kafka.topics.indicators)
+                    .key(key)
+                    .payload(payload),
+                Timeout::After(Duration::from_secs(5)),
+            )
+            .await
+            .unwrap();
+    }
+}
+
+/// Encoded indicators valued `<prefix><n>.example` for every `n` of `range`, keyed by id.
+fn indicators(prefix: &str, range: std::ops::Range<usize>) -> Vec<(String, Vec<u8>)> {
+    range
+        .map(|i| {
+            let ind = indicator(&format!("{prefix}{i}.example"));
+            (ind.id.clone(), codec().encode(&ind).unwrap())
+        })
+        .collect()
+}
+
+/// Submitter settings for `kafka` and an HTTP platform at `url` that retries forever with
+/// backoff between `backoff.0` and `backoff.1`; the tests adjust the rest.
+fn settings(kafka: KafkaConfig, group: &str, url: Url, backoff: (u64, u64)) -> Settings {
+    Settings {
+        kafka,
+        ops: OpsConfig::default(),
+        group_id: group.into(),
+        batch_size: 8,
+        batch_timeout: Duration::from_millis(100),
+        drain_timeout: Duration::from_secs(10),
+        http: Some(HttpSettings {
+            url,
+            token: None,
+            timeout: Duration::from_secs(5),
+            max_attempts: 0,
+            min_backoff: Duration::from_millis(backoff.0),
+            max_backoff: Duration::from_millis(backoff.1),
+        }),
+        file_dir: None,
+        pause_after: Duration::from_secs(5),
+    }
+}
+
+/// Runs the submitter with `settings` until the returned token is cancelled.
+fn start(
+    settings: Settings,
+    health: Arc<Health>,
+) -> (
+    CancellationToken,
+    tokio::task::JoinHandle<Result<(), iocflow_submitter::SubmitError>>,
+) {
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(iocflow_submitter::run(settings, health, shutdown.clone()));
+    (shutdown, running)
+}
 
 fn indicator(value: &str) -> Indicator {
     Indicator {
@@ -122,65 +202,22 @@ fn header_map(m: &impl Message) -> BTreeMap<String, String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loop_submits_dead_letters_and_commits_to_the_end() {
-    let cluster = MockCluster::new(1).unwrap();
-    let topics = TopicNames::default();
-    cluster.create_topic(&topics.indicators, 1, 1).unwrap();
-    cluster.create_topic(&topics.dlq_submit, 1, 1).unwrap();
-    let kafka = KafkaConfig {
-        bootstrap_servers: cluster.bootstrap_servers(),
-        properties: BTreeMap::new(),
-        secret_properties: BTreeMap::new(),
-        topics: topics.clone(),
-    };
+    let (_cluster, kafka) = mock_kafka(1);
+    let topics = kafka.topics.clone();
 
     // 20 indicators and one record that is not Avro.
-    let producer = kafka.producer("test-producer").unwrap();
-    let mut payloads: Vec<(String, Vec<u8>)> = (0..20)
-        .map(|i| {
-            let ind = indicator(&format!("d{i}.example"));
-            (ind.id.clone(), codec().encode(&ind).unwrap())
-        })
-        .collect();
+    let mut payloads = indicators("d", 0..20);
     payloads.insert(11, ("garbage".into(), b"{not avro}".to_vec()));
-    for (key, payload) in &payloads {
-        producer
-            .send(
-                FutureRecord::to(&topics.indicators)
-                    .key(key)
-                    .payload(payload),
-                Timeout::After(Duration::from_secs(5)),
-            )
-            .await
-            .unwrap();
-    }
+    produce(&kafka, &payloads).await;
 
     let (url, seen) = spawn_platform().await;
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings {
-        kafka: kafka.clone(),
-        ops: OpsConfig::default(),
-        group_id: "submitter-mock-test".into(),
-        batch_size: 8,
-        batch_timeout: Duration::from_millis(100),
-        drain_timeout: Duration::from_secs(10),
-        http: Some(HttpSettings {
-            url,
-            token: None,
-            timeout: Duration::from_secs(5),
-            max_attempts: 0,
-            min_backoff: Duration::from_millis(10),
-            max_backoff: Duration::from_millis(100),
-        }),
         file_dir: Some(PathBuf::from(dir.path())),
-        pause_after: Duration::from_secs(5),
+        ..settings(kafka.clone(), "submitter-mock-test", url, (10, 100))
     };
-    let shutdown = CancellationToken::new();
     let health = Health::new();
-    let running = tokio::spawn(iocflow_submitter::run(
-        settings,
-        health.clone(),
-        shutdown.clone(),
-    ));
+    let (shutdown, running) = start(settings, health.clone());
 
     // The platform receives the 19 good indicators.
     wait_for(
@@ -249,7 +286,7 @@ async fn loop_submits_dead_letters_and_commits_to_the_end() {
         .create()
         .unwrap();
     let mut tpl = TopicPartitionList::new();
-    tpl.add_partition(&topics.indicators, 0);
+    tpl.add_partition(&kafka.topics.indicators, 0);
     let committed = reader
         .committed_offsets(tpl, Duration::from_secs(10))
         .unwrap();
@@ -330,10 +367,7 @@ async fn spawn_flaky_platform() -> (
 /// held batch) and the committed offset reaches the end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_retries_pause_partitions_and_keep_the_group() {
-    let cluster = MockCluster::new(1).unwrap();
-    let topics = TopicNames::default();
-    cluster.create_topic(&topics.indicators, 2, 1).unwrap();
-    cluster.create_topic(&topics.dlq_submit, 1, 1).unwrap();
+    let (_cluster, kafka) = mock_kafka(2);
     let mut properties = BTreeMap::new();
     for (k, v) in [
         ("session.timeout.ms", "6000"),
@@ -342,62 +376,19 @@ async fn long_retries_pause_partitions_and_keep_the_group() {
     ] {
         properties.insert(k.to_string(), Secret::new(v));
     }
-    let kafka = KafkaConfig {
-        bootstrap_servers: cluster.bootstrap_servers(),
-        properties: BTreeMap::new(),
-        secret_properties: BTreeMap::new(),
-        topics: topics.clone(),
-    };
     let consumer_kafka = KafkaConfig {
         properties,
         ..kafka.clone()
     };
-
-    let producer = kafka.producer("test-producer").unwrap();
-    let produce = |range: std::ops::Range<usize>| {
-        let producer = producer.clone();
-        let topic = topics.indicators.clone();
-        async move {
-            for i in range {
-                let ind = indicator(&format!("p{i}.example"));
-                let payload = codec().encode(&ind).unwrap();
-                producer
-                    .send(
-                        FutureRecord::to(&topic).key(&ind.id).payload(&payload),
-                        Timeout::After(Duration::from_secs(5)),
-                    )
-                    .await
-                    .unwrap();
-            }
-        }
-    };
-    produce(0..10).await;
+    produce(&kafka, &indicators("p", 0..10)).await;
 
     let (url, open, refused, seen) = spawn_flaky_platform().await;
     let settings = Settings {
-        kafka: consumer_kafka,
-        ops: OpsConfig::default(),
-        group_id: "submitter-pause-test".into(),
         batch_size: 4,
-        batch_timeout: Duration::from_millis(100),
-        drain_timeout: Duration::from_secs(10),
-        http: Some(HttpSettings {
-            url,
-            token: None,
-            timeout: Duration::from_secs(5),
-            max_attempts: 0,
-            min_backoff: Duration::from_millis(50),
-            max_backoff: Duration::from_millis(200),
-        }),
-        file_dir: None,
         pause_after: Duration::from_millis(200),
+        ..settings(consumer_kafka, "submitter-pause-test", url, (50, 200))
     };
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn(iocflow_submitter::run(
-        settings,
-        Health::new(),
-        shutdown.clone(),
-    ));
+    let (shutdown, running) = start(settings, Health::new());
 
     // The platform refuses for well over max.poll.interval.ms while more records arrive.
     wait_for("the first refused batch", Duration::from_secs(30), || {
@@ -405,7 +396,7 @@ async fn long_retries_pause_partitions_and_keep_the_group() {
     })
     .await;
     let refusing_since = Instant::now();
-    produce(10..20).await;
+    produce(&kafka, &indicators("p", 10..20)).await;
     wait_for("8 s of refusals", Duration::from_secs(30), || {
         refusing_since.elapsed() > Duration::from_secs(8) && refused.load(Ordering::SeqCst) > 10
     })
@@ -438,8 +429,8 @@ async fn long_retries_pause_partitions_and_keep_the_group() {
         .create()
         .unwrap();
     let mut tpl = TopicPartitionList::new();
-    tpl.add_partition(&topics.indicators, 0);
-    tpl.add_partition(&topics.indicators, 1);
+    tpl.add_partition(&kafka.topics.indicators, 0);
+    tpl.add_partition(&kafka.topics.indicators, 1);
     let committed = reader
         .committed_offsets(tpl, Duration::from_secs(10))
         .unwrap();
@@ -458,56 +449,17 @@ async fn long_retries_pause_partitions_and_keep_the_group() {
 /// `run` returns, and no offset was stored for it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drain_abandons_an_undelivered_batch_without_storing_offsets() {
-    let cluster = MockCluster::new(1).unwrap();
-    let topics = TopicNames::default();
-    cluster.create_topic(&topics.indicators, 1, 1).unwrap();
-    cluster.create_topic(&topics.dlq_submit, 1, 1).unwrap();
-    let kafka = KafkaConfig {
-        bootstrap_servers: cluster.bootstrap_servers(),
-        properties: BTreeMap::new(),
-        secret_properties: BTreeMap::new(),
-        topics: topics.clone(),
-    };
-    let producer = kafka.producer("test-producer").unwrap();
-    for i in 0..5 {
-        let ind = indicator(&format!("q{i}.example"));
-        let payload = codec().encode(&ind).unwrap();
-        producer
-            .send(
-                FutureRecord::to(&topics.indicators)
-                    .key(&ind.id)
-                    .payload(&payload),
-                Timeout::After(Duration::from_secs(5)),
-            )
-            .await
-            .unwrap();
-    }
+    let (_cluster, kafka) = mock_kafka(1);
+    let topics = kafka.topics.clone();
+    produce(&kafka, &indicators("q", 0..5)).await;
 
     let (url, _open, refused, seen) = spawn_flaky_platform().await;
     let settings = Settings {
-        kafka: kafka.clone(),
-        ops: OpsConfig::default(),
-        group_id: "submitter-abandon-test".into(),
         batch_size: 10,
-        batch_timeout: Duration::from_millis(100),
         drain_timeout: Duration::from_millis(300),
-        http: Some(HttpSettings {
-            url,
-            token: None,
-            timeout: Duration::from_secs(5),
-            max_attempts: 0,
-            min_backoff: Duration::from_millis(20),
-            max_backoff: Duration::from_millis(100),
-        }),
-        file_dir: None,
-        pause_after: Duration::from_secs(5),
+        ..settings(kafka.clone(), "submitter-abandon-test", url, (20, 100))
     };
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn(iocflow_submitter::run(
-        settings,
-        Health::new(),
-        shutdown.clone(),
-    ));
+    let (shutdown, running) = start(settings, Health::new());
     wait_for("a refused batch", Duration::from_secs(30), || {
         refused.load(Ordering::SeqCst) > 0
     })
@@ -527,7 +479,7 @@ async fn drain_abandons_an_undelivered_batch_without_storing_offsets() {
         .create()
         .unwrap();
     let mut tpl = TopicPartitionList::new();
-    tpl.add_partition(&topics.indicators, 0);
+    tpl.add_partition(&kafka.topics.indicators, 0);
     let committed = reader
         .committed_offsets(tpl, Duration::from_secs(10))
         .unwrap();

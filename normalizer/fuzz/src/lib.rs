@@ -214,10 +214,11 @@ fn headers() -> &'static [Vec<u8>] {
     })
 }
 
-/// Decodes `data` as a raw record and as an indicator, twice: as given, and as the datum after
+/// Decodes `data` as a raw record (borrowing and owned) and as an indicator, twice: as given, and as the datum after
 /// a valid header of the schema version the first byte picks (so the fuzzer reaches the Avro
 /// datum decoder and schema resolution without guessing a 64-bit fingerprint).
 pub fn decode(data: &[u8]) {
+    let _ = codec().decode_raw_ref(data);
     let _ = codec().decode::<RawRecord>(data);
     let _ = codec().decode::<Indicator>(data);
     let Some((&pick, datum)) = data.split_first() else {
@@ -229,6 +230,7 @@ pub fn decode(data: &[u8]) {
     }
     let mut bytes = headers[usize::from(pick) % headers.len()].clone();
     bytes.extend_from_slice(datum);
+    let _ = codec().decode_raw_ref(&bytes);
     let _ = codec().decode::<RawRecord>(&bytes);
     let _ = codec().decode::<Indicator>(&bytes);
 }
