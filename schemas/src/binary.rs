@@ -106,15 +106,15 @@ fn strings_len(items: &[String]) -> usize {
     items.iter().map(|s| s.len() + 2).sum()
 }
 
+/// The datum size of a [`RawRecord`], estimated so the encoder allocates once (the buffer
+/// still grows when the estimate is short).
+pub(crate) fn raw_record_len(r: &RawRecord) -> usize {
+    40 + r.source.len() + r.fetch_id.len() + r.framing.len() + r.payload.len() + r.request_url.len()
+}
+
 /// Appends the datum of a [`RawRecord`] (`raw_record.v1.avsc`).
 pub(crate) fn write_raw_record(r: &RawRecord, out: &mut Vec<u8>) {
-    out.reserve(
-        40 + r.source.len()
-            + r.fetch_id.len()
-            + r.framing.len()
-            + r.payload.len()
-            + r.request_url.len(),
-    );
+    out.reserve(raw_record_len(r));
     put_str(out, &r.source);
     put_str(out, &r.fetch_id);
     put_long(out, r.fetched_at_ms);
@@ -124,25 +124,29 @@ pub(crate) fn write_raw_record(r: &RawRecord, out: &mut Vec<u8>) {
     put_str(out, &r.request_url);
 }
 
+/// The datum size of an [`Indicator`], estimated so the encoder allocates once (the buffer
+/// still grows when the estimate is short).
+pub(crate) fn indicator_len(i: &Indicator) -> usize {
+    96 + i.id.len()
+        + i.kind.len()
+        + i.value.len()
+        + i.source.len()
+        + i.source_ref.as_ref().map_or(0, String::len)
+        + i.tlp.len()
+        + strings_len(&i.tags)
+        + strings_len(&i.threat_types)
+        + strings_len(&i.malware_families)
+        + i.fetch_id.len()
+        + i.raw_topic.len()
+        + strings_len(&i.references)
+        + i.value_unicode.as_ref().map_or(0, String::len)
+        + i.status.len()
+        + strings_len(&i.flags)
+}
+
 /// Appends the datum of an [`Indicator`] (`indicator.v3.avsc`).
 pub(crate) fn write_indicator(i: &Indicator, out: &mut Vec<u8>) {
-    out.reserve(
-        96 + i.id.len()
-            + i.kind.len()
-            + i.value.len()
-            + i.source.len()
-            + i.source_ref.as_ref().map_or(0, String::len)
-            + i.tlp.len()
-            + strings_len(&i.tags)
-            + strings_len(&i.threat_types)
-            + strings_len(&i.malware_families)
-            + i.fetch_id.len()
-            + i.raw_topic.len()
-            + strings_len(&i.references)
-            + i.value_unicode.as_ref().map_or(0, String::len)
-            + i.status.len()
-            + strings_len(&i.flags),
-    );
+    out.reserve(indicator_len(i));
     put_str(out, &i.id);
     put_str(out, &i.kind);
     put_str(out, &i.value);
@@ -168,17 +172,21 @@ pub(crate) fn write_indicator(i: &Indicator, out: &mut Vec<u8>) {
     put_str_array(out, &i.flags);
 }
 
+/// The datum size of a [`DeadLetter`], estimated so the encoder allocates once (the buffer
+/// still grows when the estimate is short).
+pub(crate) fn dead_letter_len(d: &DeadLetter) -> usize {
+    48 + d.stage.len()
+        + d.source.len()
+        + d.error_kind.len()
+        + d.error_message.len()
+        + d.original_topic.len()
+        + d.original_key.as_ref().map_or(0, Vec::len)
+        + d.original_value.len()
+}
+
 /// Appends the datum of a [`DeadLetter`] (`dead_letter.v1.avsc`).
 pub(crate) fn write_dead_letter(d: &DeadLetter, out: &mut Vec<u8>) {
-    out.reserve(
-        48 + d.stage.len()
-            + d.source.len()
-            + d.error_kind.len()
-            + d.error_message.len()
-            + d.original_topic.len()
-            + d.original_key.as_ref().map_or(0, Vec::len)
-            + d.original_value.len(),
-    );
+    out.reserve(dead_letter_len(d));
     put_str(out, &d.stage);
     put_str(out, &d.source);
     put_str(out, &d.error_kind);

@@ -114,6 +114,12 @@ pub trait AvroRecord: Serialize + DeserializeOwned {
         false
     }
 
+    /// A bound of the size [`AvroRecord::write_datum`] writes, so the encoder allocates once;
+    /// 0 when unknown.
+    fn datum_len_hint(&self) -> usize {
+        0
+    }
+
     /// Reads a datum written in schema version [`AvroRecord::FAST_VERSION`]; `None` when the
     /// type has no hand-written decoder.
     ///
@@ -235,7 +241,7 @@ impl Codec {
     /// Returns [`CodecError::Avro`] when the value does not fit the schema.
     pub fn encode<T: AvroRecord>(&self, record: &T) -> Result<Vec<u8>, CodecError> {
         if let Some(fp) = self.fast_path::<T>() {
-            let mut out = Vec::new();
+            let mut out = Vec::with_capacity(HEADER_LEN + record.datum_len_hint());
             out.extend_from_slice(&MARKER);
             out.extend_from_slice(&fp.to_le_bytes());
             if record.write_datum(&mut out) {

@@ -80,6 +80,10 @@ impl AvroRecord for RawRecord {
         true
     }
 
+    fn datum_len_hint(&self) -> usize {
+        binary::raw_record_len(self)
+    }
+
     fn read_datum(datum: &[u8]) -> Option<Result<Self, CodecError>> {
         Some(binary::read_raw_record(datum).map_err(|e| CodecError::Avro(e.to_string())))
     }
@@ -160,6 +164,10 @@ impl AvroRecord for Indicator {
         binary::write_indicator(self, out);
         true
     }
+
+    fn datum_len_hint(&self) -> usize {
+        binary::indicator_len(self)
+    }
 }
 
 /// A record a stage could not process (dead-letter topics).
@@ -196,6 +204,10 @@ impl AvroRecord for DeadLetter {
     fn write_datum(&self, out: &mut Vec<u8>) -> bool {
         binary::write_dead_letter(self, out);
         true
+    }
+
+    fn datum_len_hint(&self) -> usize {
+        binary::dead_letter_len(self)
     }
 }
 
