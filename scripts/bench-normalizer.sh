@@ -14,7 +14,10 @@
 #    acknowledged), then checks with `iocflow lag --json` that the group's lag reaches 0.
 # 5. prints records/s of each, and the in-process single-thread benchmark for comparison.
 #
-# Environment: PROCS (default "1 2"), BATCH_SIZE (normalizer batch_size, default 1000), SKIP_BARE=1, SKIP_BUILD=1, BENCH_IOCFLOW_CLI.
+# Environment: PROCS (default "1 2"), BATCH_SIZE (normalizer batch_size, default 1000), SKIP_BARE=1,
+# SKIP_BUILD=1, BENCH_IOCFLOW_CLI, KEEP_WORK=1 (keep the broker's and normalizers' logs),
+# NORMALIZER_DEBUG (librdkafka `debug` contexts for the normalizers, e.g. `cgrp`),
+# STATIC_MEMBERSHIP=0 (join the group without `group.instance.id`).
 # The numbers depend on what else runs on the machine: the script prints the core count and load
 # average so a report can state the conditions. Broker, producer and normalizers share the cores.
 set -euo pipefail
@@ -39,7 +42,7 @@ PIDS=()
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    rm -rf "$WORK"
+    if [ "${KEEP_WORK:-0}" = 1 ]; then echo "bench-normalizer: logs kept in $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 trap "exit 130" INT TERM
@@ -105,7 +108,14 @@ integrations_dir = "$PWD/fetchers/integrations"
 group_id = "$group"
 batch_size = ${BATCH_SIZE:-1000}
 EOF
-        RUST_LOG=warn "$BIN/iocflow-normalizer" --config "$WORK/normalizer-$procs-$i.toml" \
+        {
+            echo "[kafka.properties]"
+            if [ -n "${NORMALIZER_DEBUG:-}" ]; then echo "debug = \"$NORMALIZER_DEBUG\""; fi
+            # Static membership (see the README's Limitations: Tansu's coordinator and members
+            # that join at the same moment); STATIC_MEMBERSHIP=0 turns it off.
+            if [ "${STATIC_MEMBERSHIP:-1}" = 1 ]; then echo "\"group.instance.id\" = \"normalizer-$i\""; fi
+        } >>"$WORK/normalizer-$procs-$i.toml"
+        env ${NORMALIZER_DEBUG:+IOCFLOW_LOG=info,librdkafka=debug} "$BIN/iocflow-normalizer" --config "$WORK/normalizer-$procs-$i.toml" \
             >"$WORK/normalizer-$procs-$i.log" 2>&1 &
         PIDS+=("$!")
     done
@@ -116,13 +126,13 @@ EOF
         for pid in "${run_pids[@]}"; do
             if ! kill -0 "$pid" 2>/dev/null; then
                 echo "normalizer x$procs: a process exited early" >&2
-                tail -5 "$WORK"/normalizer-"$procs"-*.log >&2
+                tail -n 5 "$WORK"/normalizer-"$procs"-*.log >&2
                 exit 1
             fi
         done
         if [ "$(date +%s)" -gt "$deadline" ]; then
             echo "normalizer x$procs: not done within 900 s" >&2
-            tail -5 "$WORK"/normalizer-"$procs"-*.log >&2
+            tail -n 5 "$WORK"/normalizer-"$procs"-*.log >&2
             exit 1
         fi
         sleep 0.2
