@@ -14,7 +14,8 @@
 #    acknowledged), then checks with `iocflow lag --json` that the group's lag reaches 0.
 # 5. prints records/s of each, and the in-process single-thread benchmark for comparison.
 #
-# Environment: PROCS (default "1 2"), BATCH_SIZE (normalizer batch_size, default 1000), SKIP_BARE=1,
+# Environment: PROCS (default "1 2"), BATCH_SIZE (normalizer batch_size, default 1000), IN_FLIGHT
+# (normalizer max_batches_in_flight values, each run with every PROCS; default "4"), SKIP_BARE=1,
 # SKIP_BUILD=1, BENCH_IOCFLOW_CLI, KEEP_WORK=1 (keep the broker's and normalizers' logs),
 # NORMALIZER_DEBUG (librdkafka `debug` contexts for the normalizers, e.g. `cgrp`),
 # STATIC_MEMBERSHIP=0 (join the group without `group.instance.id`).
@@ -89,14 +90,16 @@ records_done() {
     echo "$total"
 }
 
+for inflight in ${IN_FLIGHT:-4}; do
 for procs in ${PROCS:-1 2}; do
-    group="bench-normalizer-$procs-$$"
+    group="bench-normalizer-$procs-$inflight-$$"
+    label="normalizer x$procs (max_batches_in_flight $inflight)"
     ports=()
     started="$(now)"
     for i in $(seq 1 "$procs"); do
         ops_port="$(free_port)"
         ports+=("$ops_port")
-        cat >"$WORK/normalizer-$procs-$i.toml" <<EOF
+        cat >"$WORK/normalizer-$inflight-$procs-$i.toml" <<EOF
 [kafka]
 bootstrap_servers = "$BOOT"
 
@@ -107,6 +110,7 @@ listen_addr = "127.0.0.1:$ops_port"
 integrations_dir = "$PWD/fetchers/integrations"
 group_id = "$group"
 batch_size = ${BATCH_SIZE:-1000}
+max_batches_in_flight = $inflight
 EOF
         {
             echo "[kafka.properties]"
@@ -114,9 +118,9 @@ EOF
             # Static membership (see the README's Limitations: Tansu's coordinator and members
             # that join at the same moment); STATIC_MEMBERSHIP=0 turns it off.
             if [ "${STATIC_MEMBERSHIP:-1}" = 1 ]; then echo "\"group.instance.id\" = \"normalizer-$i\""; fi
-        } >>"$WORK/normalizer-$procs-$i.toml"
-        env ${NORMALIZER_DEBUG:+IOCFLOW_LOG=info,librdkafka=debug} "$BIN/iocflow-normalizer" --config "$WORK/normalizer-$procs-$i.toml" \
-            >"$WORK/normalizer-$procs-$i.log" 2>&1 &
+        } >>"$WORK/normalizer-$inflight-$procs-$i.toml"
+        env ${NORMALIZER_DEBUG:+IOCFLOW_LOG=info,librdkafka=debug} "$BIN/iocflow-normalizer" --config "$WORK/normalizer-$inflight-$procs-$i.toml" \
+            >"$WORK/normalizer-$inflight-$procs-$i.log" 2>&1 &
         PIDS+=("$!")
     done
     run_pids=("${PIDS[@]: -$procs}")
@@ -125,14 +129,14 @@ EOF
     while [ "$(records_done "${ports[@]}")" -lt "$RECORDS" ]; do
         for pid in "${run_pids[@]}"; do
             if ! kill -0 "$pid" 2>/dev/null; then
-                echo "normalizer x$procs: a process exited early" >&2
-                tail -n 5 "$WORK"/normalizer-"$procs"-*.log >&2
+                echo "$label: a process exited early" >&2
+                tail -n 5 "$WORK"/normalizer-"$inflight"-"$procs"-*.log >&2
                 exit 1
             fi
         done
         if [ "$(date +%s)" -gt "$deadline" ]; then
-            echo "normalizer x$procs: not done within 900 s" >&2
-            tail -n 5 "$WORK"/normalizer-"$procs"-*.log >&2
+            echo "$label: not done within 900 s" >&2
+            tail -n 5 "$WORK"/normalizer-"$inflight"-"$procs"-*.log >&2
             exit 1
         fi
         sleep 0.2
@@ -140,7 +144,7 @@ EOF
     finished="$(now)"
     secs="$(python3 -c "print(f'{$finished - $started:.2f}')")"
     rate="$(python3 -c "print(f'{$RECORDS / ($finished - $started):.0f}')")"
-    echo "normalizer x$procs: $RECORDS records in $secs s from process start: $rate records/s"
+    echo "$label: $RECORDS records in $secs s from process start: $rate records/s"
 
     # The committed offsets follow within the auto-commit interval (1 s).
     lag=-1
@@ -151,10 +155,11 @@ EOF
         [ "$lag" = "0" ] && break
         sleep 0.2
     done
-    echo "normalizer x$procs: group lag after the run: $lag"
+    echo "$label: group lag after the run: $lag"
 
     for pid in "${run_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${run_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+done
 done
 
 # 5. The in-process single-thread figure on the same machine, for comparison.

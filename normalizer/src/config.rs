@@ -41,6 +41,11 @@ pub struct NormalizerSection {
     /// Default 100, limit 1..=60000.
     #[serde(default = "default_batch_timeout_ms")]
     pub batch_timeout_ms: u64,
+    /// Most batches whose outputs are being delivered at once, so the broker's acknowledgement
+    /// time overlaps the next batches. Offsets are still stored strictly in batch order.
+    /// Default 4, limit 1..=64 (1 delivers one batch at a time).
+    #[serde(default = "default_max_batches_in_flight")]
+    pub max_batches_in_flight: usize,
     /// Longest time, in milliseconds, that a SIGTERM drain (finish the batch, store and commit
     /// offsets) may take before the process exits anyway. Default 30000, limit 1..=600000.
     #[serde(default = "default_drain_timeout_ms")]
@@ -58,6 +63,8 @@ pub struct Settings {
     pub batch_size: usize,
     /// Wait for a batch to fill.
     pub batch_timeout: Duration,
+    /// Batches delivered at once.
+    pub max_batches_in_flight: usize,
     /// Bound of the shutdown drain.
     pub drain_timeout: Duration,
 }
@@ -120,6 +127,9 @@ impl NormalizerConfig {
         if !(1..=60_000).contains(&n.batch_timeout_ms) {
             return Err(bad("normalizer.batch_timeout_ms", "must be 1..=60000"));
         }
+        if !(1..=64).contains(&n.max_batches_in_flight) {
+            return Err(bad("normalizer.max_batches_in_flight", "must be 1..=64"));
+        }
         if !(1..=600_000).contains(&n.drain_timeout_ms) {
             return Err(bad("normalizer.drain_timeout_ms", "must be 1..=600000"));
         }
@@ -128,6 +138,7 @@ impl NormalizerConfig {
             group_id: n.group_id.clone(),
             batch_size: n.batch_size,
             batch_timeout: Duration::from_millis(n.batch_timeout_ms),
+            max_batches_in_flight: n.max_batches_in_flight,
             drain_timeout: Duration::from_millis(n.drain_timeout_ms),
         })
     }
@@ -141,6 +152,9 @@ const fn default_batch_size() -> usize {
 }
 const fn default_batch_timeout_ms() -> u64 {
     100
+}
+const fn default_max_batches_in_flight() -> usize {
+    4
 }
 const fn default_drain_timeout_ms() -> u64 {
     30_000
@@ -182,6 +196,7 @@ integrations_dir = "fetchers/integrations"
         assert_eq!(s.group_id, "iocflow-normalizer");
         assert_eq!(s.batch_size, 1000);
         assert_eq!(s.batch_timeout, Duration::from_millis(100));
+        assert_eq!(s.max_batches_in_flight, 4);
         assert_eq!(s.drain_timeout, Duration::from_millis(30_000));
         assert_eq!(cfg.kafka.topics.raw, "iocflow.raw");
     }
@@ -213,6 +228,11 @@ integrations_dir = "fetchers/integrations"
                 "IOCFLOW_NORMALIZER__BATCH_TIMEOUT_MS",
                 "0",
                 "normalizer.batch_timeout_ms",
+            ),
+            (
+                "IOCFLOW_NORMALIZER__MAX_BATCHES_IN_FLIGHT",
+                "0",
+                "normalizer.max_batches_in_flight",
             ),
             (
                 "IOCFLOW_NORMALIZER__DRAIN_TIMEOUT_MS",

@@ -1,27 +1,33 @@
 //! The stage loop: raw topic in, indicators and dead letters out, offsets stored only after the
 //! output is acknowledged.
 //!
-//! Each round:
+//! The loop is a small pipeline:
 //! 1. collect a batch from the `StreamConsumer` (up to `batch_size` records, or what arrived
 //!    within `batch_timeout_ms` of the first one);
 //! 2. normalize it on `spawn_blocking` (CPU work off the async runtime), each record inside
 //!    `catch_unwind` so a panic dead-letters that record (kind `panic`) instead of the batch;
+//!    one batch at a time, in read order;
 //! 3. produce every indicator (keyed by id) and dead letter, and await every delivery; a failed
-//!    delivery is retried with exponential backoff, never skipped;
-//! 4. store the next offset of every partition in the batch; the consumer's auto-commit then
-//!    commits it.
+//!    delivery is retried with exponential backoff, never skipped. Up to
+//!    `max_batches_in_flight` batches are being delivered at once, so the broker's
+//!    acknowledgement time overlaps the next batches; a batch's outputs are enqueued before the
+//!    next batch's;
+//! 4. when the oldest batch in delivery is acknowledged, store the next offset of every
+//!    partition in it; batches complete strictly in read order, so a stored offset never passes
+//!    an unacknowledged record. The consumer's auto-commit then commits it.
 //!
-//! Keeping the consumer polled: while step 2-3 runs, the loop keeps driving the consumer stream
-//! and holds what arrives as the start of the next batch (at most `batch_size` records; once
-//! that is full the stream is left alone until the batch is done). So a slow broker delays the
-//! poll by at most one batch's delivery time; if deliveries keep failing for longer than
+//! Keeping the consumer polled: while batches are normalized and delivered, the loop keeps
+//! driving the consumer stream and holds what arrives as the next batch (at most `batch_size`
+//! records; once that is full, and `max_batches_in_flight` are in delivery, the stream is left
+//! alone until the oldest is done). If deliveries keep failing for longer than
 //! `max.poll.interval.ms` (librdkafka default 300 s), the member leaves the group and the
 //! partitions are re-read elsewhere from the last stored offsets: duplicates, never loss.
 //!
-//! Shutdown: when `shutdown` is cancelled, no new batch starts; the batch in flight finishes,
-//! its offsets are stored, stored offsets are committed, and [`run`] returns. The batch gets 80%
-//! of `drain_timeout_ms` (deliveries still failing then are abandoned without storing their
-//! offsets), the final commit the remaining 20%.
+//! Shutdown: when `shutdown` is cancelled, no new batch starts (records read but not yet
+//! normalized are dropped, to be read again); the batches being normalized and delivered
+//! finish, their offsets are stored, stored offsets are committed, and [`run`] returns. They get
+//! 80% of `drain_timeout_ms` (a batch whose deliveries still fail then is abandoned, and no
+//! later batch stores offsets), the final commit the remaining 20%.
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -29,6 +35,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
+use futures::future::OptionFuture;
+use futures::stream::FuturesOrdered;
 use futures::StreamExt;
 use iocflow_schemas::{codec, CodecError, RawRecord};
 use iocflow_service::kafka::{commit_stored, store_offsets, KafkaConfig};
@@ -37,6 +45,7 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -152,50 +161,102 @@ pub async fn run(
         hard_stop,
     };
     let mut stream = consumer.stream();
-    let mut carry: Vec<OwnedMessage> = Vec::new();
+    // Records read but not yet normalized: the next batch.
+    let mut pending: Vec<OwnedMessage> = Vec::new();
+    // When the pending batch is due even if not full (set by its first record).
+    let mut due: Option<Instant> = None;
+    // The batch being normalized on the blocking pool: one at a time, in read order.
+    let mut normalizing: Option<JoinHandle<Processed>> = None;
+    let mut normalizing_records = 0;
+    // Batches being delivered, oldest first; they complete in this order.
+    let mut delivering = FuturesOrdered::new();
+    // Set when a batch was abandoned at the drain deadline: no later batch may store offsets
+    // past it.
+    let mut abandoned = false;
 
-    while !shutdown.is_cancelled() {
+    loop {
         health.beat();
+        let stopping = shutdown.is_cancelled();
+        if stopping {
+            // Not started: no offsets stored for them, they are read again later.
+            pending.clear();
+            due = None;
+            if normalizing.is_none() && delivering.is_empty() {
+                break;
+            }
+        }
 
-        // 1. Collect a batch.
-        let batch = collect_batch(
-            &mut stream,
-            &mut carry,
-            &settings,
-            &shutdown,
-            &health,
-            &events,
-        )
-        .await;
-        if batch.is_empty() {
+        // 1-2. Hand the pending batch to normalization when it is full or due, nothing else is
+        // being normalized and fewer than `max_batches_in_flight` are being delivered.
+        let full_or_due =
+            pending.len() >= settings.batch_size || due.is_some_and(|d| Instant::now() >= d);
+        if !pending.is_empty()
+            && full_or_due
+            && normalizing.is_none()
+            && delivering.len() < settings.max_batches_in_flight
+        {
+            let batch = std::mem::take(&mut pending);
+            due = None;
+            let records = batch.len();
+            let catalog = Arc::clone(&catalog);
+            let now = now_ms();
+            let task = tokio::task::spawn_blocking(move || normalize_batch(&batch, &catalog, now));
+            normalizing = Some(task);
+            normalizing_records = records;
             continue;
         }
 
-        // 2-3. Normalize and deliver, driving the stream meanwhile.
-        let records = batch.len();
-        let work = process_batch(batch, Arc::clone(&catalog), &outputs);
-        tokio::pin!(work);
-        let processed = loop {
-            tokio::select! {
-                biased;
-                done = &mut work => break done,
-                next = stream.next(), if carry.len() < settings.batch_size && !shutdown.is_cancelled() => match next {
-                    Some(Ok(m)) => carry.push(m.detach()),
-                    Some(Err(e)) => events.consumer_error(&e),
-                    None => {}
-                },
-            }
+        // Wake at the pending batch's due time, or beat liveness while idle or blocked.
+        let wake = match due {
+            Some(d) if d > Instant::now() => d,
+            _ => Instant::now() + IDLE_BEAT,
         };
-
-        // 4. Store offsets only for an acknowledged batch.
-        match processed {
-            Some(p) => {
-                if let Err(e) = store_offsets(consumer.as_ref(), &p.next_offsets) {
-                    events.offsets_not_stored(&e);
+        tokio::select! {
+            biased;
+            // 4. The oldest batch is acknowledged (or abandoned): store its offsets.
+            Some((records, delivered)) = delivering.next(), if !delivering.is_empty() => {
+                let delivered: Option<Processed> = delivered;
+                match delivered {
+                    Some(p) if !abandoned => {
+                        if let Err(e) = store_offsets(consumer.as_ref(), &p.next_offsets) {
+                            events.offsets_not_stored(&e);
+                        }
+                        events.batch_delivered(&p.tally);
+                    }
+                    _ => {
+                        abandoned = true;
+                        events.batch_abandoned(records);
+                    }
                 }
-                events.batch_delivered(&p.tally);
             }
-            None => events.batch_abandoned(records),
+            // 3. A batch is normalized: enqueue its outputs now, in batch order.
+            Some(joined) = OptionFuture::from(normalizing.as_mut()), if normalizing.is_some() => {
+                normalizing = None;
+                let records = normalizing_records;
+                match joined {
+                    Ok(processed) => {
+                        delivering.push_back(deliver_batch(&outputs, records, processed));
+                    }
+                    Err(e) => {
+                        // Nothing of this batch or later ones is stored; a restart re-reads it.
+                        return Err(StageError::Batch { records, message: e.to_string() });
+                    }
+                }
+            }
+            // Keep the consumer polled while batches are in progress, reading up to one batch
+            // ahead.
+            next = stream.next(), if pending.len() < settings.batch_size && !stopping => match next {
+                Some(Ok(m)) => {
+                    pending.push(m.detach());
+                    if due.is_none() {
+                        due = Some(Instant::now() + settings.batch_timeout);
+                    }
+                }
+                Some(Err(e)) => events.consumer_error(&e),
+                None => {}
+            },
+            () = shutdown.cancelled(), if !stopping => {}
+            () = tokio::time::sleep_until(wake) => {}
         }
     }
 
@@ -213,64 +274,20 @@ pub async fn run(
     Ok(())
 }
 
-/// Waits for the first record (beating liveness while idle), then fills the batch until it is
-/// full or `batch_timeout` has passed. Returns an empty batch on shutdown: records read but not
-/// processed have no stored offset and are read again later.
-async fn collect_batch<'c, S>(
-    stream: &mut S,
-    carry: &mut Vec<OwnedMessage>,
-    settings: &Settings,
-    shutdown: &CancellationToken,
-    health: &Health,
-    events: &Events,
-) -> Vec<OwnedMessage>
-where
-    S: futures::Stream<Item = rdkafka::error::KafkaResult<rdkafka::message::BorrowedMessage<'c>>>
-        + Unpin,
-{
-    let mut batch = std::mem::take(carry);
-    let mut deadline = (!batch.is_empty()).then(|| Instant::now() + settings.batch_timeout);
-    while batch.len() < settings.batch_size {
-        let wait_until = deadline.unwrap_or_else(|| Instant::now() + IDLE_BEAT);
-        tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => return Vec::new(),
-            next = stream.next() => match next {
-                Some(Ok(m)) => {
-                    batch.push(m.detach());
-                    if deadline.is_none() {
-                        deadline = Some(Instant::now() + settings.batch_timeout);
-                    }
-                }
-                Some(Err(e)) => events.consumer_error(&e),
-                None => break,
-            },
-            _ = tokio::time::sleep_until(wait_until) => {
-                if deadline.is_some() {
-                    break;
-                }
-                health.beat();
-            }
-        }
-    }
-    batch
-}
-
-/// Normalizes a batch off the runtime, then delivers it. `None` when the drain deadline passed
-/// before every delivery was acknowledged.
-async fn process_batch(
-    batch: Vec<OwnedMessage>,
-    catalog: Arc<Catalog>,
+/// Delivers a normalized batch: every output produced and acknowledged. Yields the batch back
+/// for its offsets and counts, or `None` when the drain deadline passed first. The outputs are
+/// enqueued in the producer on the first poll, so batches polled in order are enqueued in order.
+async fn deliver_batch(
     producer: &Producer,
-) -> Option<Processed> {
-    let now = now_ms();
-    let processed = tokio::task::spawn_blocking(move || normalize_batch(&batch, &catalog, now))
-        .await
-        .ok()?;
-
+    records: usize,
+    processed: Processed,
+) -> (usize, Option<Processed>) {
     let deliveries = processed.outputs.iter().map(|o| producer.deliver(o));
-    let results = futures::future::join_all(deliveries).await;
-    results.iter().all(|ok| *ok).then_some(processed)
+    let all_acknowledged = futures::future::join_all(deliveries)
+        .await
+        .iter()
+        .all(|ok| *ok);
+    (records, all_acknowledged.then_some(processed))
 }
 
 /// Normalizes every record of a batch; never fails, every record ends as an output or a skip.

@@ -111,6 +111,15 @@ pub enum StageError {
         /// The client error.
         error: rdkafka::error::KafkaError,
     },
+    /// The task normalizing a batch failed outside the per-record panic guard (a bug). The
+    /// stage stops without storing that batch's offsets, so its records are read again.
+    #[error("normalizing a batch of {records} records failed: {message}")]
+    Batch {
+        /// Records in the batch.
+        records: usize,
+        /// The task's failure.
+        message: String,
+    },
 }
 
 impl StageError {

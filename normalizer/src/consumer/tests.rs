@@ -130,9 +130,9 @@ fn a_panic_is_caught_with_its_message() {
     assert_eq!(guarded(|| 5).unwrap(), 5);
 }
 
-/// The whole loop on a mock cluster: 20 raw records (18 good URLs, one invalid URL, one
-/// garbage record) end as 18 indicators and 2 dead letters, and the group's committed offset is
-/// the end of the raw partition.
+/// The whole loop on a mock cluster, in batches of 7 with up to 3 in delivery: 20 raw records
+/// (18 good URLs, one invalid URL, one garbage record) end as 18 indicators and 2 dead letters,
+/// and the group's committed offset is the end of the raw partition.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stage_loop_on_a_mock_cluster() {
     let cluster = MockCluster::new(1).unwrap();
@@ -177,6 +177,7 @@ async fn stage_loop_on_a_mock_cluster() {
         group_id: "g-normalizer-test".into(),
         batch_size: 7,
         batch_timeout: Duration::from_millis(50),
+        max_batches_in_flight: 3,
         drain_timeout: Duration::from_secs(10),
     };
     let catalog = Arc::new(Catalog::load(&integrations()).unwrap());
