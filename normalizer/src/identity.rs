@@ -25,6 +25,7 @@
 
 use std::cell::RefCell;
 
+use sha1::{Digest, Sha1};
 use uuid::Uuid;
 
 use crate::canonical::{Canonical, Family};
@@ -38,7 +39,7 @@ pub fn indicator_id(canonical: &Canonical) -> String {
         let mut json = cell.borrow_mut();
         json.clear();
         let stix_type = contributing_json(canonical, &mut json);
-        let uuid = Uuid::new_v5(&STIX_NAMESPACE, &json);
+        let uuid = uuid_v5(&json);
         let mut hyphenated = [0u8; uuid::fmt::Hyphenated::LENGTH];
         let uuid = uuid.hyphenated().encode_lower(&mut hyphenated);
         let mut id = String::with_capacity(stix_type.len() + 2 + uuid.len());
@@ -47,6 +48,20 @@ pub fn indicator_id(canonical: &Canonical) -> String {
         id.push_str(uuid);
         id
     })
+}
+
+/// UUIDv5 (RFC 9562) of `name` in the STIX namespace: the first 16 bytes of
+/// SHA-1(namespace ‖ name) with the version and variant bits set. The same value as
+/// `Uuid::new_v5`, whose portable SHA-1 was about a tenth of the normalizer's time; the `sha1`
+/// crate uses the CPU's SHA instructions where it has them.
+fn uuid_v5(name: &[u8]) -> Uuid {
+    let mut hasher = Sha1::new();
+    hasher.update(STIX_NAMESPACE.as_bytes());
+    hasher.update(name);
+    let digest = hasher.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_sha1_bytes(bytes).into_uuid()
 }
 
 thread_local! {
@@ -189,5 +204,13 @@ mod tests {
         let mut out = Vec::new();
         json_string("a\"b\\c\u{1}\n/é", &mut out);
         assert_eq!(String::from_utf8(out).unwrap(), r#""a\"b\\c\u0001\n/é""#);
+    }
+
+    proptest::proptest! {
+        /// The hand-assembled UUIDv5 is the uuid crate's, for any name.
+        #[test]
+        fn uuid_v5_matches_the_uuid_crate(name in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            proptest::prop_assert_eq!(uuid_v5(&name), Uuid::new_v5(&STIX_NAMESPACE, &name));
+        }
     }
 }

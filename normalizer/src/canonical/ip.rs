@@ -182,6 +182,22 @@ static NON_PUBLIC: &[Range] = &[
     ),
 ];
 
+/// `true` for every first octet that some IPv4 range of [`NON_PUBLIC`] covers; built from the
+/// table itself, so the two cannot disagree.
+static NON_PUBLIC_FIRST_OCTET: std::sync::LazyLock<[bool; 256]> = std::sync::LazyLock::new(|| {
+    let mut table = [false; 256];
+    for range in NON_PUBLIC {
+        if let IpNet::V4(net) = range.net {
+            let first = usize::from(net.network().octets()[0]);
+            let last = usize::from(net.broadcast().octets()[0]);
+            for covered in &mut table[first..=last] {
+                *covered = true;
+            }
+        }
+    }
+    table
+});
+
 /// Why a network or address is not public: `(flag, reason)`, or `None` when it is public.
 ///
 /// A network counts as non-public when it lies entirely inside one non-public range. An
@@ -196,6 +212,13 @@ pub fn non_public(net: IpNet) -> Option<(&'static str, &'static str)> {
         },
         IpNet::V4(_) => net,
     };
+    if let IpNet::V4(v4) = net {
+        // Most feed addresses are public: a network lies inside a range only if its base
+        // address does, so a first octet no IPv4 range starts with settles it without the scan.
+        if !NON_PUBLIC_FIRST_OCTET[usize::from(v4.addr().octets()[0])] {
+            return None;
+        }
+    }
     NON_PUBLIC.iter().find(|r| r.net.contains(&net)).map(|r| {
         (
             if r.private {
@@ -426,6 +449,33 @@ mod tests {
                 ErrorKind::InvalidValue,
                 "{bad}"
             );
+        }
+    }
+
+    /// The first-octet shortcut of [`non_public`] gives what the full scan gives, for an
+    /// address in every /8 and for networks of every prefix length at their edges.
+    #[test]
+    fn first_octet_shortcut_agrees_with_the_scan() {
+        let scan = |net: IpNet| {
+            NON_PUBLIC
+                .iter()
+                .find(|r| r.net.contains(&net))
+                .map(|r| r.name)
+        };
+        for first in 0..=255u8 {
+            for addr in [
+                Ipv4Addr::new(first, 0, 0, 0),
+                Ipv4Addr::new(first, 64, 0, 1),
+                Ipv4Addr::new(first, 255, 255, 255),
+            ] {
+                for prefix in [32, 24, 16, 8, 4, 1] {
+                    let Ok(net) = Ipv4Net::new(addr, prefix) else {
+                        continue;
+                    };
+                    let net = IpNet::V4(net.trunc());
+                    assert_eq!(non_public(net).map(|(_, name)| name), scan(net), "{net}");
+                }
+            }
         }
     }
 

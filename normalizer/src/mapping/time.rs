@@ -39,6 +39,9 @@ pub fn parse_time_ms(field: &str, format: &str, text: &str) -> Result<i64, Norma
 /// (What `NaiveDateTime::parse_from_str`, then `NaiveDate::parse_from_str`, would return,
 /// without reading the format string again for every record.)
 fn parse_with_format(format: &str, text: &str) -> Option<i64> {
+    if let Some(ms) = fast_path(format, text) {
+        return Some(ms);
+    }
     let items = compiled(format)?;
     let mut parsed = Parsed::new();
     parse(&mut parsed, text, items.iter()).ok()?;
@@ -47,6 +50,38 @@ fn parse_with_format(format: &str, text: &str) -> Option<i64> {
         Err(_) => parsed.to_naive_date().ok()?.and_hms_opt(0, 0, 0)?,
     };
     Some(time.and_utc().timestamp_millis())
+}
+
+/// The two formats the catalog uses most, `%Y-%m-%d %H:%M:%S` and `%Y-%m-%d`, read without
+/// chrono's general parser when the text has exactly their zero-padded shape
+/// (`2024-05-01 11:58:05`). `None` sends everything else, a valid but differently written
+/// text included, to chrono, so the result is always chrono's (a property test checks it).
+fn fast_path(format: &str, text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    let with_time = match format {
+        "%Y-%m-%d %H:%M:%S" if b.len() == 19 && b[10] == b' ' && b[13] == b':' && b[16] == b':' => {
+            true
+        }
+        "%Y-%m-%d" if b.len() == 10 => false,
+        _ => return None,
+    };
+    if b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |at: usize, len: usize| -> Option<u32> {
+        b[at..at + len].iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let date =
+        chrono::NaiveDate::from_ymd_opt(i32::try_from(num(0, 4)?).ok()?, num(5, 2)?, num(8, 2)?)?;
+    let (h, m, s) = if with_time {
+        (num(11, 2)?, num(14, 2)?, num(17, 2)?)
+    } else {
+        (0, 0, 0)
+    };
+    // A leap second (`:60`) is left to chrono.
+    Some(date.and_hms_opt(h, m, s)?.and_utc().timestamp_millis())
 }
 
 thread_local! {
@@ -113,5 +148,39 @@ mod tests {
         assert!(err.message.contains("last_online"), "{}", err.message);
         assert!(parse_time_ms("f", "rfc3339", "2024-05-01").is_err());
         assert!(parse_time_ms("f", "unix_secs", "soon").is_err());
+    }
+
+    /// Texts of the fast path's shape, valid or not, give exactly what chrono's general parser
+    /// gives.
+    #[test]
+    fn fast_path_agrees_with_chrono() {
+        use proptest::prelude::*;
+        let digits = |n: usize| proptest::collection::vec(0u8..10, n);
+        let general = |format: &str, text: &str| {
+            let items = compiled(format)?;
+            let mut parsed = Parsed::new();
+            parse(&mut parsed, text, items.iter()).ok()?;
+            let time = match parsed.to_naive_datetime_with_offset(0) {
+                Ok(t) => t,
+                Err(_) => parsed.to_naive_date().ok()?.and_hms_opt(0, 0, 0)?,
+            };
+            Some(time.and_utc().timestamp_millis())
+        };
+        proptest!(|(y in digits(4), mo in 0u8..14, d in 0u8..33, h in 0u8..26, mi in 0u8..62, s in 0u8..62)| {
+            let year: String = y.iter().map(|d| char::from(b'0' + d)).collect();
+            let date = format!("{year}-{mo:02}-{d:02}");
+            let full = format!("{date} {h:02}:{mi:02}:{s:02}");
+            prop_assert_eq!(parse_with_format("%Y-%m-%d %H:%M:%S", &full), general("%Y-%m-%d %H:%M:%S", &full), "{}", full);
+            prop_assert_eq!(parse_with_format("%Y-%m-%d", &date), general("%Y-%m-%d", &date), "{}", date);
+        });
+        // Shapes the fast path refuses still parse through chrono.
+        assert_eq!(
+            parse_with_format("%Y-%m-%d", "2024-5-01"),
+            general("%Y-%m-%d", "2024-5-01")
+        );
+        assert_eq!(
+            parse_with_format("%Y-%m-%d %H:%M:%S", "2024-05-01 23:59:60"),
+            general("%Y-%m-%d %H:%M:%S", "2024-05-01 23:59:60")
+        );
     }
 }
