@@ -321,38 +321,57 @@ fn normalize_batch_with<'c>(
         advance(&mut p.next_offsets, &origin);
 
         let payload = msg.payload().unwrap_or_default();
-        let outcome = guarded(|| per_record(payload, catalog, &origin, now_ms));
-        let (label, source, result) = match outcome {
-            Ok(r) => r,
-            Err(panic) => (
+        // Encoding happens inside the guard too: a panic there is one record's dead letter,
+        // and only the small outcome, not the whole indicator, leaves the guarded closure.
+        let outcome = guarded(|| {
+            let (label, source, result) = per_record(payload, catalog, &origin, now_ms);
+            let outcome = match result {
+                Ok(Normalized::Indicator(indicator)) => match codec().encode(&indicator) {
+                    Ok(bytes) => Outcome::Indicator {
+                        key: indicator.id.into_bytes(),
+                        bytes,
+                    },
+                    Err(e) => Outcome::Failed {
+                        source: indicator.source,
+                        kind: ErrorKind::SchemaMismatch,
+                        message: format!("indicator does not fit its schema: {e}"),
+                    },
+                },
+                Ok(Normalized::Skipped { .. }) => Outcome::Skipped,
+                Err((kind, message)) => Outcome::Failed {
+                    source,
+                    kind,
+                    message,
+                },
+            };
+            (label, outcome)
+        });
+        let (label, outcome) = outcome.unwrap_or_else(|panic| {
+            (
                 UNKNOWN_SOURCE,
-                UNKNOWN_SOURCE.to_owned(),
-                Err((ErrorKind::Panic, format!("normalizing panicked: {panic}"))),
-            ),
-        };
-        match result {
-            Ok(Normalized::Indicator(indicator)) => match codec().encode(&indicator) {
-                Ok(bytes) => {
-                    p.tally.normalized(label);
-                    p.outputs.push(Output {
-                        target: Target::Indicators,
-                        key: Some(indicator.id.into_bytes()),
-                        payload: bytes,
-                        headers: Vec::new(),
-                    });
-                }
-                Err(e) => dead_letter(
-                    &mut p,
-                    msg,
-                    (label, &indicator.source),
-                    ErrorKind::SchemaMismatch,
-                    &format!("indicator does not fit its schema: {e}"),
-                    &origin,
-                    now_ms,
-                ),
-            },
-            Ok(Normalized::Skipped { .. }) => p.tally.skipped(label),
-            Err((kind, message)) => dead_letter(
+                Outcome::Failed {
+                    source: UNKNOWN_SOURCE.to_owned(),
+                    kind: ErrorKind::Panic,
+                    message: format!("normalizing panicked: {panic}"),
+                },
+            )
+        });
+        match outcome {
+            Outcome::Indicator { key, bytes } => {
+                p.tally.normalized(label);
+                p.outputs.push(Output {
+                    target: Target::Indicators,
+                    key: Some(key),
+                    payload: bytes,
+                    headers: Vec::new(),
+                });
+            }
+            Outcome::Skipped => p.tally.skipped(label),
+            Outcome::Failed {
+                source,
+                kind,
+                message,
+            } => dead_letter(
                 &mut p,
                 msg,
                 (label, &source),
@@ -378,6 +397,20 @@ fn advance(next_offsets: &mut BTreeMap<(String, i32), i64>, origin: &Origin) {
             next_offsets.insert((origin.topic.clone(), origin.partition), origin.offset + 1);
         }
     }
+}
+
+/// What one record became, as it leaves the panic guard.
+enum Outcome {
+    /// An encoded indicator and its key (the id).
+    Indicator { key: Vec<u8>, bytes: Vec<u8> },
+    /// A counted skip.
+    Skipped,
+    /// A dead letter to build: the source named in it, the kind and the message.
+    Failed {
+        source: String,
+        kind: ErrorKind,
+        message: String,
+    },
 }
 
 /// Result of one record: metric label (the catalog's name, or [`UNKNOWN_SOURCE`]), source name
