@@ -54,7 +54,7 @@ use crate::dead_letters::{self, to_kafka_headers};
 use crate::error::{ErrorKind, StageError};
 use crate::events::{Events, Tally, UNKNOWN_SOURCE};
 use crate::lag::report_lag;
-use crate::{normalize, Catalog, Normalized, Origin};
+use crate::{normalize_parts, Catalog, Origin};
 
 /// Client id of the normalizer's Kafka clients.
 const CLIENT_ID: &str = "iocflow-normalizer";
@@ -321,31 +321,8 @@ fn normalize_batch_with<'c>(
         advance(&mut p.next_offsets, &origin);
 
         let payload = msg.payload().unwrap_or_default();
-        // Encoding happens inside the guard too: a panic there is one record's dead letter,
-        // and only the small outcome, not the whole indicator, leaves the guarded closure.
-        let outcome = guarded(|| {
-            let (label, source, result) = per_record(payload, catalog, &origin, now_ms);
-            let outcome = match result {
-                Ok(Normalized::Indicator(indicator)) => match codec().encode(&indicator) {
-                    Ok(bytes) => Outcome::Indicator {
-                        key: indicator.id.into_bytes(),
-                        bytes,
-                    },
-                    Err(e) => Outcome::Failed {
-                        source: indicator.source,
-                        kind: ErrorKind::SchemaMismatch,
-                        message: format!("indicator does not fit its schema: {e}"),
-                    },
-                },
-                Ok(Normalized::Skipped { .. }) => Outcome::Skipped,
-                Err((kind, message)) => Outcome::Failed {
-                    source,
-                    kind,
-                    message,
-                },
-            };
-            (label, outcome)
-        });
+        // Encoding happens inside the guard too: a panic there is one record's dead letter.
+        let outcome = guarded(|| per_record(payload, catalog, &origin, now_ms));
         let (label, outcome) = outcome.unwrap_or_else(|panic| {
             (
                 UNKNOWN_SOURCE,
@@ -413,11 +390,11 @@ enum Outcome {
     },
 }
 
-/// Result of one record: metric label (the catalog's name, or [`UNKNOWN_SOURCE`]), source name
-/// for a dead letter (empty when the outcome is not an error), and the outcome.
-type RecordResult<'c> = (&'c str, String, Result<Normalized, (ErrorKind, String)>);
+/// Result of one record: the metric label (the catalog's name, or [`UNKNOWN_SOURCE`]) and what
+/// the record became.
+type RecordResult<'c> = (&'c str, Outcome);
 
-/// Decodes and normalizes one raw record's bytes.
+/// Decodes, normalizes and encodes one raw record's bytes.
 fn normalize_payload<'c>(
     payload: &[u8],
     catalog: &'c Catalog,
@@ -439,28 +416,46 @@ fn normalize_payload<'c>(
         Err(e) => return undecodable(&e),
     };
     let Some((name, spec)) = catalog.get_entry(raw.source) else {
-        let message = "unknown source".to_owned();
         return (
             UNKNOWN_SOURCE,
-            raw.source.to_owned(),
-            Err((ErrorKind::SchemaMismatch, message)),
+            Outcome::Failed {
+                source: raw.source.to_owned(),
+                kind: ErrorKind::SchemaMismatch,
+                message: "unknown source".to_owned(),
+            },
         );
     };
-    let result = normalize(spec, raw, origin, now).map_err(|e| (e.kind, e.message));
-    // Only a dead letter needs the source name (an indicator carries its own).
-    let source = if result.is_err() {
-        raw.source.to_owned()
-    } else {
-        String::new()
+    let outcome = match normalize_parts(spec, &raw, origin, now) {
+        // The indicator is encoded from its parts, never built as an owned record.
+        Ok(Some(mapped)) => match codec().encode_indicator(&mapped.view()) {
+            Ok(bytes) => Outcome::Indicator {
+                key: mapped.into_id().into_bytes(),
+                bytes,
+            },
+            Err(e) => Outcome::Failed {
+                source: raw.source.to_owned(),
+                kind: ErrorKind::SchemaMismatch,
+                message: format!("indicator does not fit its schema: {e}"),
+            },
+        },
+        Ok(None) => Outcome::Skipped,
+        Err(e) => Outcome::Failed {
+            source: raw.source.to_owned(),
+            kind: e.kind,
+            message: e.message,
+        },
     };
-    (name, source, result)
+    (name, outcome)
 }
 
 fn undecodable(e: &CodecError) -> RecordResult<'static> {
     (
         UNKNOWN_SOURCE,
-        UNKNOWN_SOURCE.to_owned(),
-        Err((ErrorKind::from_codec(e), format!("raw record: {e}"))),
+        Outcome::Failed {
+            source: UNKNOWN_SOURCE.to_owned(),
+            kind: ErrorKind::from_codec(e),
+            message: format!("raw record: {e}"),
+        },
     )
 }
 

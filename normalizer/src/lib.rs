@@ -79,14 +79,35 @@ pub fn normalize<'r>(
     now_ms: i64,
 ) -> Result<Normalized, NormalizeError> {
     let raw = raw.into();
-    if raw.source != spec.name {
-        return Err(NormalizeError::new(
-            ErrorKind::SchemaMismatch,
-            format!(
-                "record of source {:?} given the spec of {:?}",
-                raw.source, spec.name
-            ),
-        ));
-    }
+    check_source(spec, &raw)?;
     mapping::map_record(spec, &raw, origin, now_ms)
+}
+
+/// [`normalize`] without building the owned [`Indicator`]: the parts, borrowed where they can
+/// be, for the stage to encode directly; `None` for a `skip_when` skip. The same checks and the
+/// same indicator (`Mapped::view().to_indicator()` equals what [`normalize`] returns).
+///
+/// # Errors
+/// As [`normalize`].
+pub fn normalize_parts<'a>(
+    spec: &'a IntegrationSpec,
+    raw: &RawRecordRef<'a>,
+    origin: &'a Origin,
+    now_ms: i64,
+) -> Result<Option<mapping::Mapped<'a>>, NormalizeError> {
+    check_source(spec, raw)?;
+    mapping::map_parts(spec, raw, origin, now_ms)
+}
+
+fn check_source(spec: &IntegrationSpec, raw: &RawRecordRef<'_>) -> Result<(), NormalizeError> {
+    if raw.source == spec.name {
+        return Ok(());
+    }
+    Err(NormalizeError::new(
+        ErrorKind::SchemaMismatch,
+        format!(
+            "record of source {:?} given the spec of {:?}",
+            raw.source, spec.name
+        ),
+    ))
 }

@@ -19,7 +19,9 @@
 //! One deliberate difference when reading: a datum cut inside its last string is an error here,
 //! while apache-avro 0.21 returns the shorter string.
 
-use crate::records::{DeadLetter, FetchState, Indicator, RawRecord, RawRecordRef};
+#[cfg(doc)]
+use crate::records::Indicator;
+use crate::records::{DeadLetter, FetchState, IndicatorRef, RawRecord, RawRecordRef};
 
 /// The `raw_record` schema version [`write_raw_record`] and [`read_raw_record`] implement.
 pub(crate) const RAW_RECORD_VERSION: u32 = 1;
@@ -91,19 +93,19 @@ fn put_opt_long(out: &mut Vec<u8>, v: Option<i64>) {
 }
 
 /// `{"type": "array", "items": "string"}`: one block, then the terminating `0`.
-fn put_str_array(out: &mut Vec<u8>, items: &[String]) {
+fn put_str_array<S: AsRef<str>>(out: &mut Vec<u8>, items: &[S]) {
     if !items.is_empty() {
         put_long(out, items.len() as i64);
         for s in items {
-            put_str(out, s);
+            put_str(out, s.as_ref());
         }
     }
     out.push(0);
 }
 
 /// Bytes of a string array's strings, for reserving.
-fn strings_len(items: &[String]) -> usize {
-    items.iter().map(|s| s.len() + 2).sum()
+fn strings_len<S: AsRef<str>>(items: &[S]) -> usize {
+    items.iter().map(|s| s.as_ref().len() + 2).sum()
 }
 
 /// The datum size of a [`RawRecord`], estimated so the encoder allocates once (the buffer
@@ -126,50 +128,50 @@ pub(crate) fn write_raw_record(r: &RawRecord, out: &mut Vec<u8>) {
 
 /// The datum size of an [`Indicator`], estimated so the encoder allocates once (the buffer
 /// still grows when the estimate is short).
-pub(crate) fn indicator_len(i: &Indicator) -> usize {
+pub(crate) fn indicator_len<F: AsRef<str>>(i: &IndicatorRef<'_, F>) -> usize {
     96 + i.id.len()
         + i.kind.len()
         + i.value.len()
         + i.source.len()
-        + i.source_ref.as_ref().map_or(0, String::len)
+        + i.source_ref.map_or(0, str::len)
         + i.tlp.len()
-        + strings_len(&i.tags)
-        + strings_len(&i.threat_types)
-        + strings_len(&i.malware_families)
+        + strings_len(i.tags)
+        + strings_len(i.threat_types)
+        + strings_len(i.malware_families)
         + i.fetch_id.len()
         + i.raw_topic.len()
-        + strings_len(&i.references)
-        + i.value_unicode.as_ref().map_or(0, String::len)
+        + strings_len(i.references)
+        + i.value_unicode.map_or(0, str::len)
         + i.status.len()
-        + strings_len(&i.flags)
+        + strings_len(i.flags)
 }
 
 /// Appends the datum of an [`Indicator`] (`indicator.v3.avsc`).
-pub(crate) fn write_indicator(i: &Indicator, out: &mut Vec<u8>) {
+pub(crate) fn write_indicator<F: AsRef<str>>(i: &IndicatorRef<'_, F>, out: &mut Vec<u8>) {
     out.reserve(indicator_len(i));
-    put_str(out, &i.id);
-    put_str(out, &i.kind);
-    put_str(out, &i.value);
+    put_str(out, i.id);
+    put_str(out, i.kind);
+    put_str(out, i.value);
     put_opt_long(out, i.port.map(i64::from));
-    put_str(out, &i.source);
-    put_opt_str(out, i.source_ref.as_deref());
+    put_str(out, i.source);
+    put_opt_str(out, i.source_ref);
     put_opt_long(out, i.first_seen_ms);
     put_opt_long(out, i.last_seen_ms);
     put_opt_long(out, i.confidence.map(i64::from));
-    put_str(out, &i.tlp);
-    put_str_array(out, &i.tags);
-    put_str_array(out, &i.threat_types);
-    put_str_array(out, &i.malware_families);
-    put_str(out, &i.fetch_id);
-    put_str(out, &i.raw_topic);
+    put_str(out, i.tlp);
+    put_str_array(out, i.tags);
+    put_str_array(out, i.threat_types);
+    put_str_array(out, i.malware_families);
+    put_str(out, i.fetch_id);
+    put_str(out, i.raw_topic);
     put_long(out, i64::from(i.raw_partition));
     put_long(out, i.raw_offset);
     put_long(out, i.normalized_at_ms);
     put_opt_long(out, i.valid_until_ms);
-    put_str_array(out, &i.references);
-    put_opt_str(out, i.value_unicode.as_deref());
-    put_str(out, &i.status);
-    put_str_array(out, &i.flags);
+    put_str_array(out, i.references);
+    put_opt_str(out, i.value_unicode);
+    put_str(out, i.status);
+    put_str_array(out, i.flags);
 }
 
 /// The datum size of a [`DeadLetter`], estimated so the encoder allocates once (the buffer
@@ -292,6 +294,7 @@ pub(crate) fn read_raw_record_ref(datum: &[u8]) -> Result<RawRecordRef<'_>, Datu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::records::Indicator;
     use apache_avro::{from_avro_datum, to_avro_datum, to_value, Schema};
 
     /// A seeded xorshift generator, so failures reproduce.
@@ -447,8 +450,40 @@ mod tests {
         for _ in 0..CASES {
             let i = indicator(&mut rng);
             let mut ours = Vec::new();
-            write_indicator(&i, &mut ours);
+            write_indicator(&i.view(), &mut ours);
             assert_eq!(ours, reference(&schema, &i), "{i:?}");
+            // Flags borrowed as `&str` (as the normalizer passes them) write the same bytes.
+            let flags: Vec<&str> = i.flags.iter().map(String::as_str).collect();
+            let v = i.view();
+            let borrowed = IndicatorRef {
+                id: v.id,
+                kind: v.kind,
+                value: v.value,
+                port: v.port,
+                source: v.source,
+                source_ref: v.source_ref,
+                first_seen_ms: v.first_seen_ms,
+                last_seen_ms: v.last_seen_ms,
+                confidence: v.confidence,
+                tlp: v.tlp,
+                tags: v.tags,
+                threat_types: v.threat_types,
+                malware_families: v.malware_families,
+                fetch_id: v.fetch_id,
+                raw_topic: v.raw_topic,
+                raw_partition: v.raw_partition,
+                raw_offset: v.raw_offset,
+                normalized_at_ms: v.normalized_at_ms,
+                valid_until_ms: v.valid_until_ms,
+                references: v.references,
+                value_unicode: v.value_unicode,
+                status: v.status,
+                flags: &flags,
+            };
+            let mut again = Vec::new();
+            write_indicator(&borrowed, &mut again);
+            assert_eq!(again, ours);
+            assert_eq!(borrowed.to_indicator(), i);
         }
     }
 

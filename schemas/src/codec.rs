@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::binary;
-use crate::records::{RawRecord, RawRecordRef};
+use crate::records::{Indicator, IndicatorRef, RawRecord, RawRecordRef};
 
 /// The marker that opens an Avro single-object encoded record.
 const MARKER: [u8; 2] = [0xC3, 0x01];
@@ -250,6 +250,27 @@ impl Codec {
         }
         let (fp, schema) = self.writer(T::KIND)?;
         self.encode_with(record, *fp, schema)
+    }
+
+    /// Encodes an indicator given as borrowed parts: the same bytes as [`Codec::encode`] of the
+    /// equivalent [`Indicator`], without building it.
+    ///
+    /// # Errors
+    /// As [`Codec::encode`].
+    pub fn encode_indicator<F: AsRef<str>>(
+        &self,
+        indicator: &IndicatorRef<'_, F>,
+    ) -> Result<Vec<u8>, CodecError> {
+        match self.fast_path::<Indicator>() {
+            Some(fp) => {
+                let mut out = Vec::with_capacity(HEADER_LEN + binary::indicator_len(indicator));
+                out.extend_from_slice(&MARKER);
+                out.extend_from_slice(&fp.to_le_bytes());
+                binary::write_indicator(indicator, &mut out);
+                Ok(out)
+            }
+            None => self.encode(&indicator.to_indicator()),
+        }
     }
 
     /// The newest fingerprint of `T`'s kind when `T`'s hand-written datum code implements

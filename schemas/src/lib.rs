@@ -17,4 +17,4 @@ pub mod records;
 pub mod spec;
 
 pub use codec::{codec, Codec, CodecError};
-pub use records::{DeadLetter, FetchState, Indicator, RawRecord, RawRecordRef};
+pub use records::{DeadLetter, FetchState, Indicator, IndicatorRef, RawRecord, RawRecordRef};

@@ -151,6 +151,101 @@ pub struct Indicator {
     pub flags: Vec<String>,
 }
 
+/// An [`Indicator`] as borrowed parts, field for field: what the normalizer encodes without
+/// first building the owned record (its strings mostly point into the raw record, the spec and
+/// static tables). [`crate::Codec::encode_indicator`] writes exactly the bytes that
+/// [`crate::Codec::encode`] writes for the equivalent `Indicator`. `F` is the type of the flags
+/// (`&'static str` in the normalizer, `String` in a view of an owned indicator).
+#[allow(missing_docs)]
+#[derive(Debug, Clone, Copy)]
+pub struct IndicatorRef<'a, F: AsRef<str> = String> {
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub value: &'a str,
+    pub port: Option<i32>,
+    pub source: &'a str,
+    pub source_ref: Option<&'a str>,
+    pub first_seen_ms: Option<i64>,
+    pub last_seen_ms: Option<i64>,
+    pub confidence: Option<i32>,
+    pub tlp: &'a str,
+    pub tags: &'a [String],
+    pub threat_types: &'a [String],
+    pub malware_families: &'a [String],
+    pub fetch_id: &'a str,
+    pub raw_topic: &'a str,
+    pub raw_partition: i32,
+    pub raw_offset: i64,
+    pub normalized_at_ms: i64,
+    pub valid_until_ms: Option<i64>,
+    pub references: &'a [String],
+    pub value_unicode: Option<&'a str>,
+    pub status: &'a str,
+    pub flags: &'a [F],
+}
+
+impl Indicator {
+    /// The indicator as borrowed parts.
+    pub fn view(&self) -> IndicatorRef<'_> {
+        IndicatorRef {
+            id: &self.id,
+            kind: &self.kind,
+            value: &self.value,
+            port: self.port,
+            source: &self.source,
+            source_ref: self.source_ref.as_deref(),
+            first_seen_ms: self.first_seen_ms,
+            last_seen_ms: self.last_seen_ms,
+            confidence: self.confidence,
+            tlp: &self.tlp,
+            tags: &self.tags,
+            threat_types: &self.threat_types,
+            malware_families: &self.malware_families,
+            fetch_id: &self.fetch_id,
+            raw_topic: &self.raw_topic,
+            raw_partition: self.raw_partition,
+            raw_offset: self.raw_offset,
+            normalized_at_ms: self.normalized_at_ms,
+            valid_until_ms: self.valid_until_ms,
+            references: &self.references,
+            value_unicode: self.value_unicode.as_deref(),
+            status: &self.status,
+            flags: &self.flags,
+        }
+    }
+}
+
+impl<F: AsRef<str>> IndicatorRef<'_, F> {
+    /// The owned indicator.
+    pub fn to_indicator(&self) -> Indicator {
+        Indicator {
+            id: self.id.to_owned(),
+            kind: self.kind.to_owned(),
+            value: self.value.to_owned(),
+            port: self.port,
+            source: self.source.to_owned(),
+            source_ref: self.source_ref.map(str::to_owned),
+            first_seen_ms: self.first_seen_ms,
+            last_seen_ms: self.last_seen_ms,
+            confidence: self.confidence,
+            tlp: self.tlp.to_owned(),
+            tags: self.tags.to_vec(),
+            threat_types: self.threat_types.to_vec(),
+            malware_families: self.malware_families.to_vec(),
+            fetch_id: self.fetch_id.to_owned(),
+            raw_topic: self.raw_topic.to_owned(),
+            raw_partition: self.raw_partition,
+            raw_offset: self.raw_offset,
+            normalized_at_ms: self.normalized_at_ms,
+            valid_until_ms: self.valid_until_ms,
+            references: self.references.to_vec(),
+            value_unicode: self.value_unicode.map(str::to_owned),
+            status: self.status.to_owned(),
+            flags: self.flags.iter().map(|f| f.as_ref().to_owned()).collect(),
+        }
+    }
+}
+
 /// Status of an indicator whose record predates schema version 3.
 fn default_status() -> String {
     "active".to_owned()
@@ -161,12 +256,12 @@ impl AvroRecord for Indicator {
     const FAST_VERSION: Option<u32> = Some(binary::INDICATOR_VERSION);
 
     fn write_datum(&self, out: &mut Vec<u8>) -> bool {
-        binary::write_indicator(self, out);
+        binary::write_indicator(&self.view(), out);
         true
     }
 
     fn datum_len_hint(&self) -> usize {
-        binary::indicator_len(self)
+        binary::indicator_len(&self.view())
     }
 }
 

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use iocflow_schemas::spec::IntegrationSpec;
 use iocflow_schemas::{DeadLetter, Indicator};
 use iocflow_service::kafka::{headers, TopicNames};
 use rdkafka::consumer::BaseConsumer;
@@ -300,4 +301,70 @@ fn normalize_throughput() {
     let secs = start.elapsed().as_secs_f64();
     assert_eq!(p.tally.totals().0, 30_000);
     println!("{:.0} records/s on one core", batch.len() as f64 / secs);
+}
+
+/// The stage encodes indicators from their borrowed parts (`normalize_parts`,
+/// `Codec::encode_indicator`); for every item of every bundled integration's recordings the
+/// bytes must be exactly those of the owned indicator that `normalize` returns, encoded with
+/// `Codec::encode`, and every dead letter and skip must fall on the same records.
+#[test]
+fn batch_outputs_are_the_bytes_of_the_owned_indicators() {
+    let catalog = Catalog::load(&integrations()).unwrap();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(integrations()).unwrap() {
+        let dir = entry.unwrap().path();
+        if !dir.join("spec.toml").is_file() {
+            continue;
+        }
+        let spec = IntegrationSpec::load(&dir.join("spec.toml")).unwrap();
+        let mut batch = Vec::new();
+        for file in std::fs::read_dir(dir.join("recordings")).unwrap() {
+            let path = file.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                continue;
+            }
+            let body = std::fs::read(&path).unwrap();
+            let Ok(items) = iocflow_fetchers::framing::frame_bytes(&spec, &body) else {
+                continue;
+            };
+            for item in items {
+                if let iocflow_fetchers::framing::FramedItem::Record { payload, .. } = item {
+                    let raw = RawRecord {
+                        source: spec.name.clone(),
+                        fetch_id: "fetch-1".into(),
+                        fetched_at_ms: 1,
+                        sequence: batch.len() as i64,
+                        framing: spec.framing.record_framing().to_string(),
+                        payload,
+                        request_url: spec.request.url.clone(),
+                    };
+                    let offset = batch.len() as i64;
+                    batch.push(message(codec().encode(&raw).unwrap(), offset));
+                }
+            }
+        }
+        let p = normalize_batch(&batch, &catalog, 5);
+        let mut outputs = p.outputs.iter();
+        for msg in &batch {
+            let raw: RawRecord = codec().decode(msg.payload().unwrap()).unwrap();
+            let origin = Origin {
+                topic: msg.topic().to_owned(),
+                partition: msg.partition(),
+                offset: msg.offset(),
+            };
+            match crate::normalize(&spec, &raw, &origin, 5) {
+                Ok(crate::Normalized::Indicator(owned)) => {
+                    let out = outputs.next().unwrap();
+                    assert_eq!(out.target, Target::Indicators);
+                    assert_eq!(out.key.as_deref(), Some(owned.id.as_bytes()));
+                    assert_eq!(out.payload, codec().encode(&owned).unwrap(), "{owned:?}");
+                    checked += 1;
+                }
+                Ok(crate::Normalized::Skipped { .. }) => {}
+                Err(_) => assert_eq!(outputs.next().unwrap().target, Target::DeadLetters),
+            }
+        }
+        assert!(outputs.next().is_none());
+    }
+    assert!(checked >= 10, "only {checked} indicators compared");
 }
