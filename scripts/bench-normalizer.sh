@@ -2,7 +2,7 @@
 # Normalizer throughput through a real broker (a benchmark, not a test: scripts/test.sh does not
 # run it). Usage: bash scripts/bench-normalizer.sh [RECORDS]   (default 200000)
 #
-# 1. starts Tansu (SQLite storage) on a free loopback port;
+# 1. starts Tansu (SQLite storage) on a free loopback port, a fresh one for every measurement;
 # 2. creates a 12-partition raw topic (plus the indicators, dead-letter and copy topics) and
 #    produces RECORDS generated raw records (the mix of `normalizer-bench`) to it;
 # 3. measures the broker's bare rates on the same bytes, for reference: a fresh group that only
@@ -51,31 +51,54 @@ trap "exit 130" INT TERM
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 now() { date +%s.%N; }
 
-# 1. Broker.
-PORT="$(free_port)"
-BOOT="127.0.0.1:$PORT"
-# Tansu reads the SQLite path of `sqlite://` relative to its working directory.
-(cd "$WORK" && exec "$TANSU" broker --listener-url "tcp://$BOOT" --advertised-listener-url \
-    "tcp://$BOOT" --storage-engine "sqlite://tansu.db" >"$WORK/tansu.log" 2>&1) &
-TANSU_PID=$!
-PIDS+=("$TANSU_PID")
-
-# 2. Topics (retrying until the broker answers) and the raw records.
+# 1.-2. A broker with the raw records. Every measurement gets a fresh one: Tansu's SQLite storage
+# slows down as its database grows (with ~600k records stored it spent its time in SQLite table
+# scans and stopped answering within the clients' timeouts), so runs on one shared broker would
+# measure the runs before them.
+BROKERS=0
+TANSU_PID=""
 bench() { "$BIN/normalizer-bench" --records "$RECORDS" broker --bootstrap "$BOOT" "$@"; }
-for _ in $(seq 1 60); do
-    if bench create --topic iocflow.raw --also-create iocflow.indicators \
-        --also-create iocflow.dlq.normalize --also-create bench.copy >"$WORK/create.log" 2>&1; then
-        break
+fresh_broker() {
+    if [ -n "$TANSU_PID" ]; then
+        kill "$TANSU_PID" 2>/dev/null || true
+        wait "$TANSU_PID" 2>/dev/null || true
     fi
-    sleep 1
-done
-cat "$WORK/create.log"
+    BROKERS=$((BROKERS + 1))
+    local dir="$WORK/broker-$BROKERS"
+    mkdir -p "$dir"
+    PORT="$(free_port)"
+    BOOT="127.0.0.1:$PORT"
+    # Tansu reads the SQLite path of `sqlite://` relative to its working directory.
+    (cd "$dir" && exec "$TANSU" broker --listener-url "tcp://$BOOT" --advertised-listener-url \
+        "tcp://$BOOT" --storage-engine "sqlite://tansu.db" >"$dir/tansu.log" 2>&1) &
+    TANSU_PID=$!
+    PIDS+=("$TANSU_PID")
+    # Topics, retrying until the broker answers.
+    local created=0
+    for _ in $(seq 1 60); do
+        if bench create --topic iocflow.raw --also-create iocflow.indicators \
+            --also-create iocflow.dlq.normalize --also-create bench.copy >"$dir/create.log" 2>&1; then
+            created=1
+            break
+        fi
+        sleep 1
+    done
+    if [ "$created" != 1 ]; then
+        echo "bench-normalizer: could not create the topics on broker $BROKERS" >&2
+        cat "$dir/create.log" >&2
+        exit 1
+    fi
+    if [ "$BROKERS" = 1 ]; then cat "$dir/create.log"; fi
+    bench produce --topic iocflow.raw
+}
+
 echo "conditions: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $RECORDS records"
-bench produce --topic iocflow.raw
 
 # 3. Bare broker rates on the same bytes (SKIP_BARE=1 skips them).
 if [ "${SKIP_BARE:-0}" != 1 ]; then
+    fresh_broker
     bench consume --topic iocflow.raw --group "bench-consume-$$"
+    fresh_broker
     bench copy --topic iocflow.raw --group "bench-copy-$$" --copy-to bench.copy
 fi
 
@@ -92,6 +115,7 @@ records_done() {
 
 for inflight in ${IN_FLIGHT:-4}; do
 for procs in ${PROCS:-1 2}; do
+    fresh_broker
     group="bench-normalizer-$procs-$inflight-$$"
     label="normalizer x$procs (max_batches_in_flight $inflight)"
     ports=()

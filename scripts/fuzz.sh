@@ -2,7 +2,8 @@
 # Runs one cargo-fuzz target: scripts/fuzz.sh TARGET [EXECUTIONS]   (default 1000000 runs)
 #
 # Targets live in normalizer/fuzz (map_*, canon_*, codec_decode) and fetchers/fuzz (frame_*);
-# `scripts/fuzz.sh --list` prints them. The corpus grows in <crate>/fuzz/corpus/TARGET (not
+# `scripts/fuzz.sh --list` prints them; `scripts/fuzz.sh --all [EXECUTIONS]` runs every target in
+# turn, stops at the first crash, and ends with one line per target (executions, seconds, exec/s). The corpus grows in <crate>/fuzz/corpus/TARGET (not
 # committed) and starts from the committed seeds in <crate>/fuzz/seeds/TARGET. A crash is written
 # to <crate>/fuzz/artifacts/TARGET/ and the script exits non-zero; minimize it with
 #   (cd <crate>/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz tmin -s address TARGET artifacts/TARGET/crash-...)
@@ -23,8 +24,28 @@ if [[ "${1:-}" == "--list" ]]; then
     done
     exit 0
 fi
+if [[ "${1:-}" == "--all" ]]; then
+    summary=()
+    for t in $("$0" --list); do
+        log="$(mktemp)"
+        echo "fuzz: $t" >&2
+        if ! "$0" "$t" "${2:-1000000}" 2>&1 | tee "$log" >&2; then
+            echo "fuzz: $t failed; see the output above" >&2
+            rm -f "$log"
+            exit 1
+        fi
+        # libFuzzer's -print_final_stats lines: stat::number_of_executed_units, average_exec_per_sec.
+        units="$(awk '/^stat::number_of_executed_units:/ {print $2}' "$log")"
+        rate="$(awk '/^stat::average_exec_per_sec:/ {print $2}' "$log")"
+        secs="$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log")"
+        summary+=("$t executions=${units:-?} seconds=${secs:-?} exec_per_s=${rate:-?}")
+        rm -f "$log"
+    done
+    printf 'fuzz summary: %s\n' "${summary[@]}"
+    exit 0
+fi
 if [[ $# -lt 1 || $# -gt 2 ]]; then
-    echo "usage: scripts/fuzz.sh TARGET [EXECUTIONS] | --list" >&2
+    echo "usage: scripts/fuzz.sh TARGET [EXECUTIONS] | --list | --all [EXECUTIONS]" >&2
     exit 2
 fi
 target="$1"

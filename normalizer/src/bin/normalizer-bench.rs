@@ -27,7 +27,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Parser;
 use iocflow_normalizer::dead_letters;
-use iocflow_normalizer::{consumer, normalize, Catalog, Normalized, Origin};
+use iocflow_normalizer::{consumer, normalize_parts, Catalog, Origin};
 use iocflow_schemas::codec;
 use rdkafka::message::{OwnedMessage, Timestamp};
 
@@ -226,12 +226,13 @@ fn profile_allocations(catalog: &Catalog, inputs: &[Vec<u8>]) {
             continue;
         };
         let t2a = Instant::now();
-        let result = normalize(spec, raw, &origin, NOW_MS);
+        // As the stage normalizes: into borrowed parts, encoded without an owned indicator.
+        let result = normalize_parts(spec, &raw, &origin, NOW_MS);
         let t2 = Instant::now();
         let c2 = count();
         let ok = match &result {
-            Ok(Normalized::Indicator(i)) => codec().encode(i).is_ok(),
-            Ok(Normalized::Skipped { .. }) => true,
+            Ok(Some(mapped)) => codec().encode_indicator(&mapped.view()).is_ok(),
+            Ok(None) => true,
             Err(e) => dead_letters::build(
                 raw.source, e.kind, &e.message, &origin, None, payload, NOW_MS,
             )
