@@ -488,3 +488,25 @@ fn fuzz_crash_codec_decode_huge_array_reservation() {
     }
     assert!(tried >= 1);
 }
+
+/// Fuzz target `canon_url`, not idempotent: the URL parser dropped the CR and LFs inside
+/// `[At\r\n\n]`, which left a `[At]` marker in the canonical URL, so canonicalizing that URL
+/// again (refanging first) turned it into `@`. The canonicalizer now refangs and parses again
+/// until the URL no longer changes.
+#[test]
+fn fuzz_crash_canon_url_marker_completed_by_the_parser() {
+    const INPUT: &[u8] = &[
+        102, 116, 112, 58, 47, 48, 120, 48, 112, 47, 48, 120, 48, 112, 58, 44, 102, 0, 91, 65, 116,
+        0, 91, 65, 116, 112, 48, 93, 91, 65, 116, 13, 10, 10, 93, 91, 65, 207, 13, 58, 116, 120,
+        112,
+    ];
+    let value = String::from_utf8_lossy(INPUT);
+    let once = canonicalize("url", &value).unwrap();
+    // `[At\r\n\n]` is `[At]` once the parser drops CR and LF, and `[At]` is refanged to `@`.
+    assert_eq!(
+        once.value,
+        "ftp://0x0p/0x0p:,f%00[At%00[Atp0]@[A%EF%BF%BD:txp"
+    );
+    let twice = canonicalize("url", &once.value).unwrap();
+    assert_eq!(twice.value, once.value);
+}

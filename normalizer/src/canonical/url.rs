@@ -20,6 +20,7 @@ use url::{Host, Position, Url};
 
 use crate::canonical::domain;
 use crate::canonical::ip::{check_public, truncate};
+use crate::canonical::refang::refang;
 use crate::error::{ErrorKind, NormalizeError};
 
 /// Schemes accepted as URL indicators.
@@ -42,6 +43,34 @@ pub struct CanonicalUrl {
 /// `invalid_value` when the value does not parse as an absolute URL, has another scheme, has no
 /// host, or its host is a non-public address and `keep_non_public` is false.
 pub fn canonical_url(value: &str, keep_non_public: bool) -> Result<CanonicalUrl, NormalizeError> {
+    let mut url = parse_once(value, keep_non_public)?;
+    // Parsing can complete a defanged marker the input did not contain: the parser drops tabs
+    // and newlines (`[at<LF>]` becomes `[at]`), and decoding an escaped unreserved character
+    // can finish one (`[%2E]` becomes `[.]`). Such a URL is refanged and parsed again until
+    // nothing changes, so the canonical form is a fixed point (canonicalizing it again, which
+    // refangs first, returns it unchanged). Every round that changes something removes at least
+    // two characters of a marker, so few rounds are ever needed.
+    for _ in 0..MAX_REFANG_ROUNDS {
+        let again = refang(&url.url);
+        if again == url.url {
+            return Ok(url);
+        }
+        url = parse_once(&again, keep_non_public)?;
+    }
+    Err(NormalizeError::new(
+        ErrorKind::InvalidValue,
+        format!(
+            "{:?} is not a URL indicator: defanged markers keep reappearing when it is parsed",
+            truncate(value)
+        ),
+    ))
+}
+
+/// Rounds of refanging the parsed URL again before [`canonical_url`] gives up.
+const MAX_REFANG_ROUNDS: usize = 8;
+
+/// One parse of a (refanged) URL into its canonical form; see [`canonical_url`].
+fn parse_once(value: &str, keep_non_public: bool) -> Result<CanonicalUrl, NormalizeError> {
     let invalid = |why: String| {
         NormalizeError::new(
             ErrorKind::InvalidValue,
@@ -186,6 +215,28 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(canon(input).unwrap(), want, "{input}");
+        }
+    }
+
+    /// Found by fuzz target `canon_url`: markers completed by the parser itself are refanged
+    /// too, so canonicalizing the result again (which refangs first) changes nothing.
+    #[test]
+    fn markers_the_parser_completes_are_refanged() {
+        let cases = [
+            // The parser drops the newline, which completes `[at]`.
+            ("ftp://files.example/x[at\n]y", "ftp://files.example/x@y"),
+            // Decoding the escaped unreserved `.` completes `[.]`, then `(dot)`.
+            ("http://a.example/a[%2E]b", "http://a.example/a.b"),
+            ("http://a.example/a(%64ot)b", "http://a.example/a.b"),
+            // Nested: refanging the inner marker completes the outer one.
+            ("http://a.example/a[[.]]b", "http://a.example/a.b"),
+            ("http://a.example/a[[%2E]]b", "http://a.example/a.b"),
+        ];
+        for (input, want) in cases {
+            let once = canon(input).unwrap();
+            assert_eq!(once, want, "{input}");
+            let refanged = refang(&once);
+            assert_eq!(canon(&refanged).unwrap(), once, "{input} twice");
         }
     }
 

@@ -247,6 +247,14 @@ fn parse_csv<'a>(
     ends.truncate(fields);
     let text = String::from_utf8(out)
         .map_err(|e| unparseable(format!("broken CSV row: invalid UTF-8: {}", e.utf8_error())))?;
+    // The fields joined can be valid UTF-8 when a field is not (`\xc3,\xa9`): every field must
+    // also end on a character boundary.
+    if let Some(i) = ends.iter().position(|&end| !text.is_char_boundary(end)) {
+        return Err(unparseable(format!(
+            "broken CSV row: invalid UTF-8 in field {}",
+            i + 1
+        )));
+    }
     Ok(Item::Csv {
         columns,
         text,
@@ -342,6 +350,10 @@ mod tests {
         assert_eq!(err.message, "empty CSV row");
         let err = Item::parse(&spec, "csv_row", b"\n\r\n").unwrap_err();
         assert_eq!(err.message, "empty CSV row");
+        // Found by the property test below: the fields joined are `é`, the first is not UTF-8.
+        let err = Item::parse(&spec, "csv_row", b"\xc3,,\xa9").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Unparseable);
+        assert_eq!(err.message, "broken CSV row: invalid UTF-8 in field 1");
     }
 
     proptest::proptest! {
@@ -361,7 +373,10 @@ mod tests {
                 oracle.byte_records().collect::<Result<_, _>>().unwrap();
             let ours = Item::parse(&spec, "csv_row", &bytes);
             let expected = match rows.as_slice() {
-                [row] if row.len() == 3 => std::str::from_utf8(row.as_slice()).ok().map(|_| row),
+                // Every field valid UTF-8 (the fields' concatenation can be valid when they
+                // are not: `\xc3` and `\xa9` in two fields).
+                [row] if row.len() == 3
+                    && row.iter().all(|f| std::str::from_utf8(f).is_ok()) => Some(row),
                 _ => None,
             };
             match (expected, ours) {
