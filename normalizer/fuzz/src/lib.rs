@@ -5,7 +5,7 @@
 //! Run a target with `scripts/fuzz.sh TARGET [EXECUTIONS]` from the repository root.
 
 use iocflow_normalizer::canonical::canonicalize;
-use iocflow_normalizer::{normalize, Normalized, Origin};
+use iocflow_normalizer::{normalize, normalize_parts, Normalized, Origin};
 use iocflow_schemas::spec::IntegrationSpec;
 use iocflow_schemas::{codec, Indicator, RawRecord};
 use std::path::Path;
@@ -118,7 +118,8 @@ pub fn specs(framing: &str) -> &'static [IntegrationSpec] {
 
 /// Normalizes `data` as one raw record of `framing`: the first byte picks the spec, the rest is
 /// the payload. Any result is fine; a panic is the crash the fuzzer looks for. An indicator
-/// must carry a value that canonicalizes to itself.
+/// must carry a value that canonicalizes to itself, and the stage's direct encoding of its parts
+/// must give the same bytes as encoding the owned indicator.
 pub fn map_record(framing: &str, data: &[u8]) {
     let Some((&pick, payload)) = data.split_first() else {
         return;
@@ -139,9 +140,18 @@ pub fn map_record(framing: &str, data: &[u8]) {
         partition: 0,
         offset: 7,
     };
-    if let Ok(Normalized::Indicator(indicator)) = normalize(spec, &raw, &origin, 1_700_000_000_000)
-    {
+    let now_ms = 1_700_000_000_000;
+    if let Ok(Normalized::Indicator(indicator)) = normalize(spec, &raw, &origin, now_ms) {
         check_idempotent(&indicator.kind, &indicator.value);
+    }
+    // The stage's own path: the parts encoded without an owned indicator must give the bytes
+    // of the owned indicator.
+    let raw = raw.view();
+    if let Ok(Some(mapped)) = normalize_parts(spec, &raw, &origin, now_ms) {
+        let view = mapped.view();
+        let direct = codec().encode_indicator(&view).expect("encodes");
+        let owned = codec().encode(&view.to_indicator()).expect("encodes");
+        assert_eq!(direct, owned, "encode_indicator differs from encode");
     }
 }
 
