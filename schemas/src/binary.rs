@@ -128,7 +128,7 @@ pub(crate) fn write_raw_record(r: &RawRecord, out: &mut Vec<u8>) {
 
 /// The datum size of an [`Indicator`], estimated so the encoder allocates once (the buffer
 /// still grows when the estimate is short).
-pub(crate) fn indicator_len<F: AsRef<str>>(i: &IndicatorRef<'_, F>) -> usize {
+pub(crate) fn indicator_len<F: AsRef<str>, L: AsRef<str>>(i: &IndicatorRef<'_, F, L>) -> usize {
     96 + i.id.len()
         + i.kind.len()
         + i.value.len()
@@ -147,7 +147,10 @@ pub(crate) fn indicator_len<F: AsRef<str>>(i: &IndicatorRef<'_, F>) -> usize {
 }
 
 /// Appends the datum of an [`Indicator`] (`indicator.v3.avsc`).
-pub(crate) fn write_indicator<F: AsRef<str>>(i: &IndicatorRef<'_, F>, out: &mut Vec<u8>) {
+pub(crate) fn write_indicator<F: AsRef<str>, L: AsRef<str>>(
+    i: &IndicatorRef<'_, F, L>,
+    out: &mut Vec<u8>,
+) {
     out.reserve(indicator_len(i));
     put_str(out, i.id);
     put_str(out, i.kind);
@@ -452,8 +455,16 @@ mod tests {
             let mut ours = Vec::new();
             write_indicator(&i.view(), &mut ours);
             assert_eq!(ours, reference(&schema, &i), "{i:?}");
-            // Flags borrowed as `&str` (as the normalizer passes them) write the same bytes.
+            // Flags borrowed as `&str` and lists as `Cow<str>` (as the normalizer passes them)
+            // write the same bytes.
             let flags: Vec<&str> = i.flags.iter().map(String::as_str).collect();
+            fn cow(l: &[String]) -> Vec<std::borrow::Cow<'_, str>> {
+                l.iter()
+                    .map(|s| std::borrow::Cow::Borrowed(s.as_str()))
+                    .collect()
+            }
+            let (tags, threat_types) = (cow(&i.tags), cow(&i.threat_types));
+            let (malware_families, references) = (cow(&i.malware_families), cow(&i.references));
             let v = i.view();
             let borrowed = IndicatorRef {
                 id: v.id,
@@ -466,16 +477,16 @@ mod tests {
                 last_seen_ms: v.last_seen_ms,
                 confidence: v.confidence,
                 tlp: v.tlp,
-                tags: v.tags,
-                threat_types: v.threat_types,
-                malware_families: v.malware_families,
+                tags: &tags,
+                threat_types: &threat_types,
+                malware_families: &malware_families,
                 fetch_id: v.fetch_id,
                 raw_topic: v.raw_topic,
                 raw_partition: v.raw_partition,
                 raw_offset: v.raw_offset,
                 normalized_at_ms: v.normalized_at_ms,
                 valid_until_ms: v.valid_until_ms,
-                references: v.references,
+                references: &references,
                 value_unicode: v.value_unicode,
                 status: v.status,
                 flags: &flags,

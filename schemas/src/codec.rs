@@ -257,9 +257,9 @@ impl Codec {
     ///
     /// # Errors
     /// As [`Codec::encode`].
-    pub fn encode_indicator<F: AsRef<str>>(
+    pub fn encode_indicator<F: AsRef<str>, L: AsRef<str>>(
         &self,
-        indicator: &IndicatorRef<'_, F>,
+        indicator: &IndicatorRef<'_, F, L>,
     ) -> Result<Vec<u8>, CodecError> {
         match self.fast_path::<Indicator>() {
             Some(fp) => {

@@ -155,10 +155,12 @@ pub struct Indicator {
 /// first building the owned record (its strings mostly point into the raw record, the spec and
 /// static tables). [`crate::Codec::encode_indicator`] writes exactly the bytes that
 /// [`crate::Codec::encode`] writes for the equivalent `Indicator`. `F` is the type of the flags
-/// (`&'static str` in the normalizer, `String` in a view of an owned indicator).
+/// (`&'static str` in the normalizer, `String` in a view of an owned indicator), `L` the type of
+/// the list elements (tags, threat types, malware families, references: `Cow<str>` in the
+/// normalizer, which borrows the spec's constants and the record's JSON strings).
 #[allow(missing_docs)]
 #[derive(Debug, Clone, Copy)]
-pub struct IndicatorRef<'a, F: AsRef<str> = String> {
+pub struct IndicatorRef<'a, F: AsRef<str> = String, L: AsRef<str> = String> {
     pub id: &'a str,
     pub kind: &'a str,
     pub value: &'a str,
@@ -169,16 +171,16 @@ pub struct IndicatorRef<'a, F: AsRef<str> = String> {
     pub last_seen_ms: Option<i64>,
     pub confidence: Option<i32>,
     pub tlp: &'a str,
-    pub tags: &'a [String],
-    pub threat_types: &'a [String],
-    pub malware_families: &'a [String],
+    pub tags: &'a [L],
+    pub threat_types: &'a [L],
+    pub malware_families: &'a [L],
     pub fetch_id: &'a str,
     pub raw_topic: &'a str,
     pub raw_partition: i32,
     pub raw_offset: i64,
     pub normalized_at_ms: i64,
     pub valid_until_ms: Option<i64>,
-    pub references: &'a [String],
+    pub references: &'a [L],
     pub value_unicode: Option<&'a str>,
     pub status: &'a str,
     pub flags: &'a [F],
@@ -215,7 +217,7 @@ impl Indicator {
     }
 }
 
-impl<F: AsRef<str>> IndicatorRef<'_, F> {
+impl<F: AsRef<str>, L: AsRef<str>> IndicatorRef<'_, F, L> {
     /// The owned indicator.
     pub fn to_indicator(&self) -> Indicator {
         Indicator {
@@ -229,21 +231,25 @@ impl<F: AsRef<str>> IndicatorRef<'_, F> {
             last_seen_ms: self.last_seen_ms,
             confidence: self.confidence,
             tlp: self.tlp.to_owned(),
-            tags: self.tags.to_vec(),
-            threat_types: self.threat_types.to_vec(),
-            malware_families: self.malware_families.to_vec(),
+            tags: owned(self.tags),
+            threat_types: owned(self.threat_types),
+            malware_families: owned(self.malware_families),
             fetch_id: self.fetch_id.to_owned(),
             raw_topic: self.raw_topic.to_owned(),
             raw_partition: self.raw_partition,
             raw_offset: self.raw_offset,
             normalized_at_ms: self.normalized_at_ms,
             valid_until_ms: self.valid_until_ms,
-            references: self.references.to_vec(),
+            references: owned(self.references),
             value_unicode: self.value_unicode.map(str::to_owned),
             status: self.status.to_owned(),
             flags: self.flags.iter().map(|f| f.as_ref().to_owned()).collect(),
         }
     }
+}
+
+fn owned<L: AsRef<str>>(list: &[L]) -> Vec<String> {
+    list.iter().map(|s| s.as_ref().to_owned()).collect()
 }
 
 /// Status of an indicator whose record predates schema version 3.

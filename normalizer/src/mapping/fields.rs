@@ -108,16 +108,24 @@ impl<'a> Item<'a> {
     ///
     /// # Errors
     /// `invalid_value` when a JSON array holds arrays or objects.
-    pub fn list(&self, field: &str, split: Option<&str>) -> Result<Vec<String>, NormalizeError> {
+    pub fn list(
+        &self,
+        field: &str,
+        split: Option<&str>,
+    ) -> Result<Vec<Cow<'a, str>>, NormalizeError> {
         if let Item::Json(value) = self {
             if let Some(Value::Array(elements)) = json_field(value, field) {
                 let mut out = Vec::with_capacity(elements.len());
                 for element in elements {
                     let text = match element {
                         Value::Null => continue,
-                        Value::Str(s) => s.trim().to_owned(),
-                        Value::Number(n) => number_text(n),
-                        Value::Bool(b) => b.to_string(),
+                        // A string without escapes borrows from the record.
+                        Value::Str(s) => match s {
+                            Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
+                            Cow::Owned(o) => Cow::Owned(o.trim().to_owned()),
+                        },
+                        Value::Number(n) => Cow::Owned(number_text(n)),
+                        Value::Bool(b) => Cow::Owned(b.to_string()),
                         Value::Array(_) | Value::Object(_) => {
                             return Err(NormalizeError::new(
                                 ErrorKind::InvalidValue,
@@ -131,18 +139,29 @@ impl<'a> Item<'a> {
                 }
                 return Ok(out);
             }
+            // One JSON string, not split: borrowed from the record when it has no escapes.
+            if split.is_none_or(str::is_empty) {
+                if let Some(Value::Str(Cow::Borrowed(b))) = json_field(value, field) {
+                    let b = b.trim();
+                    return Ok(if b.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![Cow::Borrowed(b)]
+                    });
+                }
+            }
         }
         let Some(text) = self.string(field)? else {
             return Ok(Vec::new());
         };
-        let parts: Vec<String> = match split {
+        let parts: Vec<Cow<'a, str>> = match split {
             Some(sep) if !sep.is_empty() => text
                 .split(sep)
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(str::to_owned)
+                .map(|s| Cow::Owned(s.to_owned()))
                 .collect(),
-            _ => vec![text.trim().to_owned()],
+            _ => vec![Cow::Owned(text.trim().to_owned())],
         };
         Ok(parts)
     }
@@ -449,6 +468,28 @@ mod tests {
         assert_eq!(item.string("a").unwrap_err().kind, ErrorKind::InvalidValue);
         let err = Item::parse(&spec, "json_value", b"{\"broken\":").unwrap_err();
         assert_eq!(err.kind, ErrorKind::Unparseable);
+    }
+
+    #[test]
+    fn json_lists_borrow_unescaped_strings_and_own_the_rest() {
+        let spec = FramingSpec::Json {
+            items_pointer: String::new(),
+            max_item_bytes: 1024,
+        };
+        let body = br#"{"l":[" Emotet ","a\u0062",7,true,null,"  "],"s":" QakBot ","e":"  ",
+            "t":"a, b ,,c"}"#;
+        let item = Item::parse(&spec, "json_value", body).unwrap();
+        let list = item.list("l", None).unwrap();
+        assert_eq!(list, ["Emotet", "ab", "7", "true"]);
+        assert!(matches!(list[0], Cow::Borrowed(_)));
+        assert!(matches!(list[1], Cow::Owned(_)));
+        let one = item.list("s", None).unwrap();
+        assert_eq!(one, ["QakBot"]);
+        assert!(matches!(one[0], Cow::Borrowed(_)));
+        assert_eq!(item.list("s", Some("")).unwrap(), ["QakBot"]);
+        assert!(item.list("e", None).unwrap().is_empty());
+        assert!(item.list("missing", None).unwrap().is_empty());
+        assert_eq!(item.list("t", Some(",")).unwrap(), ["a", "b", "c"]);
     }
 
     #[test]

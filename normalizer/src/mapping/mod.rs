@@ -14,6 +14,8 @@ pub mod expiry;
 pub mod fields;
 pub mod time;
 
+use std::borrow::Cow;
+
 use iocflow_schemas::spec::{FramingSpec, IntegrationSpec, ListField, TimeField};
 #[cfg(doc)]
 use iocflow_schemas::Indicator;
@@ -65,20 +67,20 @@ pub struct Mapped<'a> {
     last_seen_ms: Option<i64>,
     confidence: Option<i32>,
     tlp: &'a str,
-    tags: Vec<String>,
-    threat_types: Vec<String>,
-    malware_families: Vec<String>,
+    tags: Vec<Cow<'a, str>>,
+    threat_types: Vec<Cow<'a, str>>,
+    malware_families: Vec<Cow<'a, str>>,
     fetch_id: &'a str,
     origin: &'a Origin,
     normalized_at_ms: i64,
     valid_until_ms: Option<i64>,
-    references: Vec<String>,
+    references: Vec<Cow<'a, str>>,
     status: &'static str,
 }
 
-impl Mapped<'_> {
+impl<'a> Mapped<'a> {
     /// The indicator, borrowed from the parts.
-    pub fn view(&self) -> IndicatorRef<'_, &'static str> {
+    pub fn view(&self) -> IndicatorRef<'_, &'static str, Cow<'a, str>> {
         IndicatorRef {
             id: &self.id,
             kind: self.canonical.family.type_name(),
@@ -267,16 +269,18 @@ fn time_field(item: &Item<'_>, spec: Option<&TimeField>) -> Result<Option<i64>, 
 }
 
 /// The list from the field followed by the constants, without duplicates, in first-seen order.
-fn list(
-    item: &Item<'_>,
+/// A list field's elements and the spec's constants, without repeats; constants are borrowed
+/// from the spec.
+fn list<'a>(
+    item: &Item<'a>,
     spec: Option<&ListField>,
-    constants: &[String],
-) -> Result<Vec<String>, NormalizeError> {
+    constants: &'a [String],
+) -> Result<Vec<Cow<'a, str>>, NormalizeError> {
     let mut out = match spec {
         Some(l) => item.list(&l.field, l.split.as_deref())?,
         None => Vec::new(),
     };
-    out.extend(constants.iter().cloned());
+    out.extend(constants.iter().map(|c| Cow::Borrowed(c.as_str())));
     // Lists are short: a linear scan is cheaper than hashing, and removing in place keeps the
     // one allocation.
     let mut i = 0;
