@@ -3,8 +3,9 @@
 #
 # Targets live in normalizer/fuzz (map_*, canon_*, codec_decode) and fetchers/fuzz (frame_*);
 # `scripts/fuzz.sh --list` prints them; `scripts/fuzz.sh --all [EXECUTIONS]` runs every target in
-# turn, stops at the first crash, and ends with one line per target (executions, seconds, exec/s). The corpus grows in <crate>/fuzz/corpus/TARGET (not
-# committed) and starts from the committed seeds in <crate>/fuzz/seeds/TARGET. A crash is written
+# turn, stops at the first crash, and ends with one line per target (executions, seconds,
+# exec/s). The corpus grows in <crate>/fuzz/corpus/TARGET (not committed) and starts from the
+# committed seeds in <crate>/fuzz/seeds/TARGET. A crash is written
 # to <crate>/fuzz/artifacts/TARGET/ and the script exits non-zero; minimize it with
 #   (cd <crate>/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz tmin -s address TARGET artifacts/TARGET/crash-...)
 # and add it to <crate>/tests/nasty_inputs.rs.

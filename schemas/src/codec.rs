@@ -192,6 +192,15 @@ pub fn codec() -> &'static Codec {
     CODEC.get_or_init(|| Codec::new().expect("bundled Avro schemas parse"))
 }
 
+/// A buffer holding the single-object header (marker and fingerprint), with room for a datum of
+/// about `datum_len` bytes after it.
+fn header(fingerprint: u64, datum_len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + datum_len);
+    out.extend_from_slice(&MARKER);
+    out.extend_from_slice(&fingerprint.to_le_bytes());
+    out
+}
+
 impl Codec {
     /// Parses every bundled schema version.
     ///
@@ -241,9 +250,7 @@ impl Codec {
     /// Returns [`CodecError::Avro`] when the value does not fit the schema.
     pub fn encode<T: AvroRecord>(&self, record: &T) -> Result<Vec<u8>, CodecError> {
         if let Some(fp) = self.fast_path::<T>() {
-            let mut out = Vec::with_capacity(HEADER_LEN + record.datum_len_hint());
-            out.extend_from_slice(&MARKER);
-            out.extend_from_slice(&fp.to_le_bytes());
+            let mut out = header(fp, record.datum_len_hint());
             if record.write_datum(&mut out) {
                 return Ok(out);
             }
@@ -263,9 +270,7 @@ impl Codec {
     ) -> Result<Vec<u8>, CodecError> {
         match self.fast_path::<Indicator>() {
             Some(fp) => {
-                let mut out = Vec::with_capacity(HEADER_LEN + binary::indicator_len(indicator));
-                out.extend_from_slice(&MARKER);
-                out.extend_from_slice(&fp.to_le_bytes());
+                let mut out = header(fp, binary::indicator_len(indicator));
                 binary::write_indicator(indicator, &mut out);
                 Ok(out)
             }
@@ -305,9 +310,7 @@ impl Codec {
     ) -> Result<Vec<u8>, CodecError> {
         let value = to_value(record).map_err(|e| CodecError::Avro(e.to_string()))?;
         let datum = to_avro_datum(schema, value).map_err(|e| CodecError::Avro(e.to_string()))?;
-        let mut out = Vec::with_capacity(HEADER_LEN + datum.len());
-        out.extend_from_slice(&MARKER);
-        out.extend_from_slice(&fp.to_le_bytes());
+        let mut out = header(fp, datum.len());
         out.extend_from_slice(&datum);
         Ok(out)
     }

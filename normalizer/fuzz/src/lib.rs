@@ -140,17 +140,15 @@ pub fn map_record(framing: &str, data: &[u8]) {
         partition: 0,
         offset: 7,
     };
-    let now_ms = 1_700_000_000_000;
-    if let Ok(Normalized::Indicator(indicator)) = normalize(spec, &raw, &origin, now_ms) {
-        check_idempotent(&indicator.kind, &indicator.value);
-    }
-    // The stage's own path: the parts encoded without an owned indicator must give the bytes
-    // of the owned indicator.
+    // The stage's own path; `normalize` returns exactly `view().to_indicator()` of these parts.
     let raw = raw.view();
-    if let Ok(Some(mapped)) = normalize_parts(spec, &raw, &origin, now_ms) {
+    if let Ok(Some(mapped)) = normalize_parts(spec, &raw, &origin, 1_700_000_000_000) {
         let view = mapped.view();
+        let indicator = view.to_indicator();
+        check_idempotent(&indicator.kind, &indicator.value);
+        // The parts encoded directly give the bytes of the owned indicator.
         let direct = codec().encode_indicator(&view).expect("encodes");
-        let owned = codec().encode(&view.to_indicator()).expect("encodes");
+        let owned = codec().encode(&indicator).expect("encodes");
         assert_eq!(direct, owned, "encode_indicator differs from encode");
     }
 }

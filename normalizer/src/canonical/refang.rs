@@ -19,40 +19,44 @@ const REPLACEMENTS: &[(&str, &str)] = &[
     ("[at]", "@"),
 ];
 
-/// Undoes common defanging.
+/// Undoes common defanging. A value in which nothing is rewritten (brackets that are not
+/// markers included, such as an IPv6 URL host) is returned borrowed, so a caller can tell from
+/// the `Cow` alone whether refanging changed anything.
 pub fn refang(value: &str) -> Cow<'_, str> {
-    let scheme_defanged = starts_with_ignore_case(value, "hxxp");
-    let bracketed = value.contains(['[', '(']);
-    if !scheme_defanged && !bracketed {
+    let (scheme, start) = if starts_with_ignore_case(value, "hxxps") {
+        ("https", 5)
+    } else if starts_with_ignore_case(value, "hxxp") {
+        ("http", 4)
+    } else {
+        ("", 0)
+    };
+    let mut next = next_marker(value, start);
+    if start == 0 && next.is_none() {
         return Cow::Borrowed(value);
     }
 
     let mut out = String::with_capacity(value.len());
-    let mut rest = value;
-    if starts_with_ignore_case(value, "hxxps") {
-        out.push_str("https");
-        rest = &rest[5..];
-    } else if scheme_defanged {
-        out.push_str("http");
-        rest = &rest[4..];
+    out.push_str(scheme);
+    let mut at = start;
+    while let Some((pos, from, to)) = next {
+        out.push_str(&value[at..pos]);
+        out.push_str(to);
+        at = pos + from.len();
+        next = next_marker(value, at);
     }
-    'outer: while !rest.is_empty() {
-        if rest.starts_with(['[', '(']) {
-            for (from, to) in REPLACEMENTS {
-                if starts_with_ignore_case(rest, from) {
-                    out.push_str(to);
-                    rest = &rest[from.len()..];
-                    continue 'outer;
-                }
-            }
-        }
-        let mut chars = rest.chars();
-        if let Some(c) = chars.next() {
-            out.push(c);
-        }
-        rest = chars.as_str();
-    }
+    out.push_str(&value[at..]);
     Cow::Owned(out)
+}
+
+/// The first marker at or after byte `from`: its position, the marker and its replacement.
+fn next_marker(value: &str, from: usize) -> Option<(usize, &'static str, &'static str)> {
+    value[from..].match_indices(['[', '(']).find_map(|(i, _)| {
+        let pos = from + i;
+        REPLACEMENTS
+            .iter()
+            .find(|(marker, _)| starts_with_ignore_case(&value[pos..], marker))
+            .map(|(marker, to)| (pos, *marker, *to))
+    })
 }
 
 fn starts_with_ignore_case(value: &str, prefix: &str) -> bool {
@@ -86,6 +90,13 @@ mod tests {
     fn leaves_clean_values_borrowed() {
         assert!(matches!(refang("https://example.org/"), Cow::Borrowed(_)));
         assert!(matches!(refang("192.0.2.1"), Cow::Borrowed(_)));
+        // Brackets that are not markers change nothing either.
+        assert!(matches!(
+            refang("http://[2001:db8::1]/a(b)[c]"),
+            Cow::Borrowed(_)
+        ));
+        assert!(matches!(refang("a[.b(dot"), Cow::Borrowed(_)));
+        assert!(matches!(refang("a[.]b"), Cow::Owned(_)));
     }
 
     #[test]
@@ -93,6 +104,15 @@ mod tests {
         let once = refang("hxxp://[2001:db8::1]/a(b)[c]");
         assert_eq!(once, "http://[2001:db8::1]/a(b)[c]");
         assert_eq!(refang(&once), once);
+    }
+
+    proptest::proptest! {
+        /// Borrowed exactly when nothing changed (every rewrite changes the text).
+        #[test]
+        fn borrowed_exactly_when_unchanged(v in "[\\[\\](). dotaAT:@hxpsü]{0,24}") {
+            let once = refang(&v);
+            proptest::prop_assert_eq!(matches!(once, Cow::Borrowed(_)), once == v.as_str());
+        }
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //! value. A host that is a private or reserved IP address is treated like such an address
 //! (see [`super::ip::non_public`]).
 
+use std::borrow::Cow;
+
 use url::{Host, Position, Url};
 
 use crate::canonical::domain;
@@ -51,11 +53,10 @@ pub fn canonical_url(value: &str, keep_non_public: bool) -> Result<CanonicalUrl,
     // refangs first, returns it unchanged). Every round that changes something removes at least
     // two characters of a marker, so few rounds are ever needed.
     for _ in 0..MAX_REFANG_ROUNDS {
-        let again = refang(&url.url);
-        if again == url.url {
-            return Ok(url);
+        match refang(&url.url) {
+            Cow::Borrowed(_) => return Ok(url),
+            Cow::Owned(again) => url = parse_once(&again, keep_non_public)?,
         }
-        url = parse_once(&again, keep_non_public)?;
     }
     Err(NormalizeError::new(
         ErrorKind::InvalidValue,

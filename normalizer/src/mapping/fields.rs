@@ -114,56 +114,60 @@ impl<'a> Item<'a> {
         split: Option<&str>,
     ) -> Result<Vec<Cow<'a, str>>, NormalizeError> {
         if let Item::Json(value) = self {
-            if let Some(Value::Array(elements)) = json_field(value, field) {
-                let mut out = Vec::with_capacity(elements.len());
-                for element in elements {
-                    let text = match element {
-                        Value::Null => continue,
-                        // A string without escapes borrows from the record.
-                        Value::Str(s) => match s {
-                            Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
-                            Cow::Owned(o) => Cow::Owned(o.trim().to_owned()),
-                        },
-                        Value::Number(n) => Cow::Owned(number_text(n)),
-                        Value::Bool(b) => Cow::Owned(b.to_string()),
-                        Value::Array(_) | Value::Object(_) => {
-                            return Err(NormalizeError::new(
-                                ErrorKind::InvalidValue,
-                                format!("list field {field} holds an array or object"),
-                            ))
+            match json_field(value, field) {
+                Some(Value::Array(elements)) => {
+                    let mut out = Vec::with_capacity(elements.len());
+                    for element in elements {
+                        let text = match element {
+                            Value::Null => continue,
+                            // A string without escapes borrows from the record.
+                            Value::Str(Cow::Borrowed(b)) => Cow::Borrowed(b.trim()),
+                            Value::Str(Cow::Owned(o)) => Cow::Owned(o.trim().to_owned()),
+                            Value::Number(n) => Cow::Owned(number_text(n)),
+                            Value::Bool(b) => Cow::Owned(b.to_string()),
+                            Value::Array(_) | Value::Object(_) => {
+                                return Err(NormalizeError::new(
+                                    ErrorKind::InvalidValue,
+                                    format!("list field {field} holds an array or object"),
+                                ))
+                            }
+                        };
+                        if !text.is_empty() {
+                            out.push(text);
                         }
-                    };
-                    if !text.is_empty() {
-                        out.push(text);
                     }
+                    return Ok(out);
                 }
-                return Ok(out);
-            }
-            // One JSON string, not split: borrowed from the record when it has no escapes.
-            if split.is_none_or(str::is_empty) {
-                if let Some(Value::Str(Cow::Borrowed(b))) = json_field(value, field) {
-                    let b = b.trim();
-                    return Ok(if b.is_empty() {
-                        Vec::new()
-                    } else {
-                        vec![Cow::Borrowed(b)]
-                    });
+                // A string without escapes: its elements borrow from the record.
+                Some(Value::Str(Cow::Borrowed(text))) => {
+                    let mut out = Vec::new();
+                    for_each_element(text, split, |e| out.push(Cow::Borrowed(e)));
+                    return Ok(out);
                 }
+                _ => {}
             }
         }
         let Some(text) = self.string(field)? else {
             return Ok(Vec::new());
         };
-        let parts: Vec<Cow<'a, str>> = match split {
-            Some(sep) if !sep.is_empty() => text
-                .split(sep)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| Cow::Owned(s.to_owned()))
-                .collect(),
-            _ => vec![Cow::Owned(text.trim().to_owned())],
-        };
-        Ok(parts)
+        let mut out = Vec::new();
+        for_each_element(&text, split, |e| out.push(Cow::Owned(e.to_owned())));
+        Ok(out)
+    }
+}
+
+/// Calls `f` with each element of a list held in one string: `text` split on `split` (or whole
+/// when there is none), trimmed, empty elements skipped.
+fn for_each_element<'t>(text: &'t str, split: Option<&str>, mut f: impl FnMut(&'t str)) {
+    let mut element = |e: &'t str| {
+        let e = e.trim();
+        if !e.is_empty() {
+            f(e);
+        }
+    };
+    match split {
+        Some(sep) if !sep.is_empty() => text.split(sep).for_each(element),
+        _ => element(text),
     }
 }
 
@@ -489,7 +493,9 @@ mod tests {
         assert_eq!(item.list("s", Some("")).unwrap(), ["QakBot"]);
         assert!(item.list("e", None).unwrap().is_empty());
         assert!(item.list("missing", None).unwrap().is_empty());
-        assert_eq!(item.list("t", Some(",")).unwrap(), ["a", "b", "c"]);
+        let split = item.list("t", Some(",")).unwrap();
+        assert_eq!(split, ["a", "b", "c"]);
+        assert!(split.iter().all(|e| matches!(e, Cow::Borrowed(_))));
     }
 
     #[test]

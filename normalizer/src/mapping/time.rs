@@ -39,9 +39,11 @@ pub fn parse_time_ms(field: &str, format: &str, text: &str) -> Result<i64, Norma
 /// (What `NaiveDateTime::parse_from_str`, then `NaiveDate::parse_from_str`, would return,
 /// without reading the format string again for every record.)
 fn parse_with_format(format: &str, text: &str) -> Option<i64> {
-    if let Some(ms) = fast_path(format, text) {
-        return Some(ms);
-    }
+    fast_path(format, text).or_else(|| general(format, text))
+}
+
+/// `text` read with chrono's general parser and the format compiled once per thread.
+fn general(format: &str, text: &str) -> Option<i64> {
     let items = compiled(format)?;
     let mut parsed = Parsed::new();
     parse(&mut parsed, text, items.iter()).ok()?;
@@ -156,16 +158,6 @@ mod tests {
     fn fast_path_agrees_with_chrono() {
         use proptest::prelude::*;
         let digits = |n: usize| proptest::collection::vec(0u8..10, n);
-        let general = |format: &str, text: &str| {
-            let items = compiled(format)?;
-            let mut parsed = Parsed::new();
-            parse(&mut parsed, text, items.iter()).ok()?;
-            let time = match parsed.to_naive_datetime_with_offset(0) {
-                Ok(t) => t,
-                Err(_) => parsed.to_naive_date().ok()?.and_hms_opt(0, 0, 0)?,
-            };
-            Some(time.and_utc().timestamp_millis())
-        };
         proptest!(|(y in digits(4), mo in 0u8..14, d in 0u8..33, h in 0u8..26, mi in 0u8..62, s in 0u8..62)| {
             let year: String = y.iter().map(|d| char::from(b'0' + d)).collect();
             let date = format!("{year}-{mo:02}-{d:02}");
