@@ -510,3 +510,30 @@ fn fuzz_crash_canon_url_marker_completed_by_the_parser() {
     let twice = canonicalize("url", &once.value).unwrap();
     assert_eq!(twice.value, once.value);
 }
+
+/// Fuzz target `canon_url`, not idempotent: a 4 KB URL of mostly invalid UTF-8 became 8,447
+/// bytes once every U+FFFD was percent-encoded, over the 8 KiB limit, so canonicalizing the
+/// canonical URL again failed with `too_large`. A canonical form over the limit is now refused
+/// the first time. (Minimized: each `é` becomes `%C3%A9`.)
+#[test]
+fn fuzz_crash_canon_url_canonical_form_over_the_limit() {
+    use iocflow_normalizer::canonical::MAX_VALUE_BYTES;
+    let grows = format!("http://example.com/{}", "é".repeat(MAX_VALUE_BYTES / 4));
+    assert!(grows.len() <= MAX_VALUE_BYTES);
+    let err = canonicalize("url", &grows).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::TooLarge);
+    // 19 bytes of scheme, host and slash, then 2,048 times `%C3%A9`.
+    assert!(
+        err.message.starts_with("canonical value is 12307 bytes"),
+        "{}",
+        err.message
+    );
+    // Just under the limit once encoded is still an indicator, and a fixed point.
+    let fits = format!(
+        "http://example.com/{}",
+        "é".repeat((MAX_VALUE_BYTES - 19) / 6)
+    );
+    let once = canonicalize("url", &fits).unwrap();
+    assert_eq!(once.value.len(), 19 + 6 * ((MAX_VALUE_BYTES - 19) / 6));
+    assert_eq!(canonicalize("url", &once.value).unwrap().value, once.value);
+}

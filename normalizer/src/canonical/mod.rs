@@ -173,8 +173,8 @@ pub fn canonicalize(type_name: &str, value: &str) -> Result<Canonical, Normalize
 /// Refangs and canonicalizes `value` as indicator type `type_name`.
 ///
 /// # Errors
-/// `unsupported_type` for an unknown type name, `too_large` for a value over
-/// [`MAX_VALUE_BYTES`], `invalid_value` when the value is not valid for its type (the message
+/// `unsupported_type` for an unknown type name, `too_large` for a value, or a canonical form,
+/// over [`MAX_VALUE_BYTES`], `invalid_value` when the value is not valid for its type (the message
 /// says precisely why).
 pub fn canonicalize_with(
     type_name: &str,
@@ -225,7 +225,7 @@ pub fn canonicalize_with(
     };
     let plain = Canonical::plain;
 
-    match type_name {
+    let canonical = match type_name {
         "ip" => ip::parse_ip(value).and_then(ip),
         "ipv4" => ip::parse_ipv4(value).and_then(ip),
         "ipv6" => ip::parse_ipv6(value).and_then(ip),
@@ -263,7 +263,19 @@ pub fn canonicalize_with(
                 format!("indicator type {:?} is not supported", ip::truncate(other)),
             )),
         },
+    }?;
+    // Canonical forms can be longer than what they came from (a URL's percent-encoding triples
+    // every byte it escapes); one over the limit would be refused when canonicalized again.
+    if canonical.value.len() > MAX_VALUE_BYTES {
+        return Err(NormalizeError::new(
+            ErrorKind::TooLarge,
+            format!(
+                "canonical value is {} bytes, the limit is {MAX_VALUE_BYTES}",
+                canonical.value.len()
+            ),
+        ));
     }
+    Ok(canonical)
 }
 
 #[cfg(test)]
