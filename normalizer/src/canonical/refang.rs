@@ -50,7 +50,7 @@ pub fn refang(value: &str) -> Cow<'_, str> {
 
 /// The first marker at or after byte `from`: its position, the marker and its replacement.
 fn next_marker(value: &str, from: usize) -> Option<(usize, &'static str, &'static str)> {
-    value[from..].match_indices(['[', '(']).find_map(|(i, _)| {
+    memchr::memchr2_iter(b'[', b'(', &value.as_bytes()[from..]).find_map(|i| {
         let pos = from + i;
         REPLACEMENTS
             .iter()

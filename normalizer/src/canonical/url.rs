@@ -17,6 +17,7 @@
 //! (see [`super::ip::non_public`]).
 
 use std::borrow::Cow;
+use std::net::Ipv4Addr;
 
 use url::{Host, Position, Url};
 
@@ -45,13 +46,38 @@ pub struct CanonicalUrl {
 /// `invalid_value` when the value does not parse as an absolute URL, has another scheme, has no
 /// host, or its host is a non-public address and `keep_non_public` is false.
 pub fn canonical_url(value: &str, keep_non_public: bool) -> Result<CanonicalUrl, NormalizeError> {
-    let mut url = parse_once(value, keep_non_public)?;
     // Parsing can complete a defanged marker the input did not contain: the parser drops tabs
     // and newlines (`[at<LF>]` becomes `[at]`), and decoding an escaped unreserved character
     // can finish one (`[%2E]` becomes `[.]`). Such a URL is refanged and parsed again until
     // nothing changes, so the canonical form is a fixed point (canonicalizing it again, which
     // refangs first, returns it unchanged). Every round that changes something removes at least
     // two characters of a marker, so few rounds are ever needed.
+    fixed_point(value, keep_non_public, parse_once)
+}
+
+/// Rounds of refanging the parsed URL again before [`canonical_url`] gives up.
+const MAX_REFANG_ROUNDS: usize = 8;
+
+/// [`canonical_url`] without the shortcut for URLs already in canonical form: every URL goes
+/// through the `url` crate's parser. It is the reference the shortcut is checked against (a
+/// property test here and the fuzz target `canon_url` compare the two on every input).
+///
+/// # Errors
+/// As [`canonical_url`].
+pub fn canonical_url_parsed(
+    value: &str,
+    keep_non_public: bool,
+) -> Result<CanonicalUrl, NormalizeError> {
+    fixed_point(value, keep_non_public, parse)
+}
+
+/// Canonicalizes with `parse_once` until refanging the result changes nothing.
+fn fixed_point(
+    value: &str,
+    keep_non_public: bool,
+    parse_once: fn(&str, bool) -> Result<CanonicalUrl, NormalizeError>,
+) -> Result<CanonicalUrl, NormalizeError> {
+    let mut url = parse_once(value, keep_non_public)?;
     for _ in 0..MAX_REFANG_ROUNDS {
         match refang(&url.url) {
             Cow::Borrowed(_) => return Ok(url),
@@ -67,11 +93,197 @@ pub fn canonical_url(value: &str, keep_non_public: bool) -> Result<CanonicalUrl,
     ))
 }
 
-/// Rounds of refanging the parsed URL again before [`canonical_url`] gives up.
-const MAX_REFANG_ROUNDS: usize = 8;
-
-/// One parse of a (refanged) URL into its canonical form; see [`canonical_url`].
+/// One canonicalization of a (refanged) URL: the value itself when it is already written the
+/// way the parser would write it, the parser's output otherwise.
 fn parse_once(value: &str, keep_non_public: bool) -> Result<CanonicalUrl, NormalizeError> {
+    match as_written(value) {
+        Some(host) => Ok(CanonicalUrl {
+            url: value.to_owned(),
+            unicode: None,
+            flag: match host {
+                WrittenHost::Domain => None,
+                WrittenHost::Ipv4(addr) => check_public(addr.into(), keep_non_public)?,
+            },
+        }),
+        None => parse(value, keep_non_public),
+    }
+}
+
+/// The host of a URL [`as_written`] accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WrittenHost {
+    /// A lower-case ASCII name that is not punycode.
+    Domain,
+    /// A dotted-quad IPv4 address without leading zeros.
+    Ipv4(Ipv4Addr),
+}
+
+/// Recognizes, without parsing, a URL the WHATWG parser would write back byte for byte, and
+/// returns its host; `None` means "not sure", never "invalid".
+///
+/// Most feed URLs are already canonical, and the parser is the largest cost of normalizing
+/// them. Accepted: `http://`, `https://` or `ftp://`; a host of lower-case ASCII labels (no
+/// empty label, no `xn--`) whose last label starts with a letter, or a dotted-quad IPv4
+/// address without leading zeros; an optional port without a leading zero that is not the
+/// scheme's default; then a `/` and a path, query and fragment of characters the parser
+/// leaves alone (RFC 3986 unreserved and sub-delimiters, `:`, `@`, `/`, `?` after the path;
+/// no `%`, no `'` after the path, no `.` or `..` segment). Anything else goes to the parser.
+fn as_written(value: &str) -> Option<WrittenHost> {
+    let bytes = value.as_bytes();
+    let (scheme_len, default_port) = if bytes.starts_with(b"http://") {
+        (7, 80)
+    } else if bytes.starts_with(b"https://") {
+        (8, 443)
+    } else if bytes.starts_with(b"ftp://") {
+        (6, 21)
+    } else {
+        return None;
+    };
+    let rest = &bytes[scheme_len..];
+
+    // The host: labels of [a-z0-9-], none empty, none punycode.
+    let mut at = 0;
+    let mut label_start = 0;
+    while at < rest.len() && class(rest[at]) & HOST != 0 {
+        if at == label_start && rest[at..].starts_with(b"xn--") {
+            return None;
+        }
+        if rest[at] == b'.' {
+            if at == label_start {
+                return None;
+            }
+            label_start = at + 1;
+        }
+        at += 1;
+    }
+    if at == label_start {
+        return None;
+    }
+    let host = written_host(&value[scheme_len..scheme_len + at], &rest[label_start..at])?;
+
+    // An optional port, written as the parser writes it.
+    if rest.get(at) == Some(&b':') {
+        let digits = rest[at + 1..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        let port = &value[scheme_len + at + 1..scheme_len + at + 1 + digits];
+        if !(1..=5).contains(&digits) || port.starts_with('0') {
+            return None;
+        }
+        match port.parse::<u16>() {
+            Ok(number) if number != default_port => at += 1 + digits,
+            _ => return None,
+        }
+    }
+    if rest.get(at) != Some(&b'/') {
+        return None;
+    }
+    written_tail(&rest[at..]).then_some(host)
+}
+
+/// The host of [`as_written`], given its last label.
+fn written_host(host: &str, last_label: &[u8]) -> Option<WrittenHost> {
+    if last_label[0].is_ascii_lowercase() {
+        return Some(WrittenHost::Domain);
+    }
+    // A last label that is not a name makes the parser read the host as an IPv4 address, in
+    // any of the forms it accepts; only the one it writes back is taken here.
+    let mut octets = [0u8; 4];
+    let mut labels = host.split('.');
+    for octet in &mut octets {
+        let label = labels.next()?;
+        if label.len() > 3
+            || !label.bytes().all(|b| b.is_ascii_digit())
+            || (label.len() > 1 && label.starts_with('0'))
+        {
+            return None;
+        }
+        *octet = label.parse().ok()?;
+    }
+    if labels.next().is_some() {
+        return None;
+    }
+    Some(WrittenHost::Ipv4(Ipv4Addr::from(octets)))
+}
+
+/// Whether the path, query and fragment of [`as_written`], starting at the path's `/`, hold
+/// only characters the parser leaves alone and no `.` or `..` path segment.
+fn written_tail(tail: &[u8]) -> bool {
+    let mut allowed = PATH;
+    let mut segment_start = 0;
+    for (at, &b) in tail.iter().enumerate() {
+        if allowed == PATH && (b == b'/' || b == b'?' || b == b'#') {
+            if matches!(&tail[segment_start..at], b"." | b"..") {
+                return false;
+            }
+            segment_start = at + 1;
+        }
+        match b {
+            b'?' if allowed == PATH => allowed = QUERY,
+            b'#' if allowed != FRAGMENT => allowed = FRAGMENT,
+            _ if class(b) & allowed == 0 => return false,
+            _ => {}
+        }
+    }
+    allowed != PATH || !matches!(&tail[segment_start..], b"." | b"..")
+}
+
+/// Character classes of [`as_written`]: what the parser writes unchanged in a host, a path, a
+/// query and a fragment. `%` is in none of them (escapes are normalized by [`parse`]), nor is
+/// anything outside printable ASCII.
+const HOST: u8 = 1;
+const PATH: u8 = 2;
+const QUERY: u8 = 4;
+const FRAGMENT: u8 = 8;
+
+fn class(b: u8) -> u8 {
+    const TABLE: [u8; 256] = {
+        let mut table = [0u8; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            let mut bits = 0;
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.' {
+                bits |= HOST;
+            }
+            // RFC 3986 unreserved characters, the sub-delimiters other than `'`, `:`, `@`, `/`.
+            let plain = c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    b'-' | b'.'
+                        | b'_'
+                        | b'~'
+                        | b'!'
+                        | b'$'
+                        | b'&'
+                        | b'('
+                        | b')'
+                        | b'*'
+                        | b'+'
+                        | b','
+                        | b';'
+                        | b'='
+                        | b':'
+                        | b'@'
+                        | b'/'
+                );
+            if plain || c == b'\'' {
+                bits |= PATH;
+            }
+            if plain || c == b'?' {
+                bits |= QUERY | FRAGMENT;
+            }
+            table[b] = bits;
+            b += 1;
+        }
+        table
+    };
+    TABLE[usize::from(b)]
+}
+
+/// One parse of a (refanged) URL by the `url` crate into its canonical form.
+fn parse(value: &str, keep_non_public: bool) -> Result<CanonicalUrl, NormalizeError> {
     let invalid = |why: String| {
         NormalizeError::new(
             ErrorKind::InvalidValue,
@@ -179,6 +391,8 @@ fn hex_value(b: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
 
     fn canon(v: &str) -> Result<String, NormalizeError> {
         canonical_url(v, false).map(|u| u.url)
@@ -328,6 +542,148 @@ mod tests {
             .unwrap_err()
             .message
             .ends_with("scheme javascript is not http, https or ftp"));
+    }
+
+    #[test]
+    fn urls_written_canonically_skip_the_parser() {
+        for (url, host) in [
+            (
+                "http://115.55.237.17:43145/i",
+                WrittenHost::Ipv4(Ipv4Addr::new(115, 55, 237, 17)),
+            ),
+            (
+                "https://microsoft-365-auth.example.web.app/?login=user@contoso.com",
+                WrittenHost::Domain,
+            ),
+            (
+                "ftp://files.example.org/pub/a-b_c~d.tar",
+                WrittenHost::Domain,
+            ),
+            ("http://0.0.0.0/", WrittenHost::Ipv4(Ipv4Addr::UNSPECIFIED)),
+            ("https://a.example/it's?q=1&r=(2)#top", WrittenHost::Domain),
+        ] {
+            assert_eq!(as_written(url), Some(host), "{url}");
+            assert_eq!(
+                canonical_url_parsed(url, true).unwrap().url,
+                url,
+                "the parser agrees on {url}"
+            );
+        }
+    }
+
+    #[test]
+    fn urls_the_parser_would_rewrite_are_parsed() {
+        for url in [
+            "HTTP://a.example/",
+            "http://A.example/",
+            "http://a.example",
+            "http://a.example?q",
+            "http://a.example:80/",
+            "https://a.example:443/",
+            "ftp://a.example:21/",
+            "http://a.example:080/",
+            "http://a.example:/",
+            "http://a.example:65536/",
+            "http://user@a.example/",
+            "http://a..example/",
+            "http://a.example./",
+            "http://.a.example/",
+            "http://xn--bcher-kva.example/",
+            "http://a_b.example/",
+            "http://1.2.3/",
+            "http://1.2.3.4.5/",
+            "http://01.2.3.4/",
+            "http://256.1.1.1/",
+            "http://0x7f.0.0.1/",
+            "http://a.1/",
+            "http://a.example/a/./b",
+            "http://a.example/a/../b",
+            "http://a.example/..",
+            "http://a.example/a%2fb",
+            "http://a.example/a b",
+            "http://a.example/a\\b",
+            "http://a.example/a^b",
+            "http://a.example/{a}",
+            "http://a.example/?q='",
+            "http://a.example/#a#b",
+            "http://[::1]/",
+            " http://a.example/",
+            "http://a.example/\t",
+            "https://a.example/é",
+        ] {
+            assert_eq!(as_written(url), None, "{url}");
+        }
+    }
+
+    /// URLs built mostly from the pieces the shortcut accepts, with the near misses it must
+    /// refuse mixed in.
+    fn url_pieces() -> impl Strategy<Value = String> {
+        let scheme = prop_oneof![
+            8 => "(http|https|ftp)://",
+            1 => "(HTTP|Https|hxxp|file|ws)(://|:/|:)",
+        ];
+        let label = prop_oneof![
+            6 => "[a-z][a-z0-9-]{0,5}",
+            1 => "[a-z]xn--[a-z0-9]{1,4}|[a-z]{1,2}--[a-z]",
+            3 => "25[0-9]|1?[0-9]{1,2}",
+            1 => "[A-Z_]|-[a-z]|[a-z]-|xn--[a-z0-9]{1,6}|0x[0-9a-f]{1,2}|0[0-9]{1,3}|",
+        ];
+        let port = prop::option::weighted(0.3, "[1-9][0-9]{0,4}|0[0-9]{0,3}|80|443|21|");
+        let user = prop::option::weighted(0.05, "[a-z]{1,3}(:[a-z]{0,3})?@");
+        let piece = prop_oneof![
+            12 => "[a-zA-Z0-9]{1,3}",
+            4 => "[-._~!$&()*+,;=:@/]",
+            2 => "[?#']",
+            1 => r#"[%\\^{}|<>"` \t\n\[\]]|%[0-9a-fA-F]{2}|/\.{1,2}/|é"#,
+        ];
+        let tail = (
+            prop::option::weighted(0.95, Just("/")),
+            prop::collection::vec(piece, 0..12),
+        );
+        (scheme, user, prop::collection::vec(label, 1..5), port, tail).prop_map(
+            |(scheme, user, labels, port, (slash, pieces))| {
+                let mut url = scheme;
+                url.push_str(user.as_deref().unwrap_or(""));
+                url.push_str(&labels.join("."));
+                if let Some(port) = port {
+                    url.push(':');
+                    url.push_str(&port);
+                }
+                url.push_str(slash.unwrap_or(""));
+                url.push_str(&pieces.concat());
+                url
+            },
+        )
+    }
+
+    /// The property below is only worth something if it exercises both sides.
+    #[test]
+    fn url_pieces_reach_both_sides_of_the_shortcut() {
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let strategy = url_pieces();
+        let taken = (0..2000)
+            .filter(|_| {
+                let url = strategy.new_tree(&mut runner).unwrap().current();
+                as_written(&url).is_some()
+            })
+            .count();
+        assert!((400..=1600).contains(&taken), "{taken} of 2000 taken");
+    }
+
+    proptest! {
+        /// The shortcut changes no result: `canonical_url` equals the parser's
+        /// `canonical_url_parsed`, errors included.
+        #[test]
+        fn the_shortcut_agrees_with_the_parser(url in url_pieces()) {
+            for keep in [true, false] {
+                prop_assert_eq!(
+                    canonical_url(&url, keep),
+                    canonical_url_parsed(&url, keep),
+                    "{:?}",
+                    url
+                );
+            }
+        }
     }
 
     #[test]
