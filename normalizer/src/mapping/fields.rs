@@ -3,7 +3,8 @@
 //! - `csv_row`: one CSV record read with `csv_core` (the `csv` crate's parser: RFC 4180 quoting,
 //!   doubled quotes, any line terminator), fields named by the spec's columns; a row with
 //!   another number of fields than columns, a second row, or text that is not UTF-8 is
-//!   `unparseable`;
+//!   `unparseable`. A row whose fields need no unquoting (the usual case) is read where it lies
+//!   and its fields borrow from the record; the others are unquoted by `csv_core`;
 //! - `json_value`: one JSON value, parsed into a DOM that borrows its strings from the record
 //!   (`serde_json_borrow`); a field is an object key (the last one wins when a key repeats, as
 //!   with `serde_json`), or a JSON pointer (RFC 6901) when it starts with `/`;
@@ -28,10 +29,11 @@ pub enum Item<'a> {
     Csv {
         /// Column names from the spec.
         columns: &'a [String],
-        /// The row's fields, unquoted, one after the other.
-        text: String,
-        /// Where each field ends in `text`.
-        ends: Vec<usize>,
+        /// The record itself when no field needed unquoting, else the fields unquoted one
+        /// after the other.
+        text: Cow<'a, str>,
+        /// Where each field starts and ends in `text`.
+        spans: Vec<(usize, usize)>,
     },
     /// A JSON value, borrowing from the record.
     Json(Value<'a>),
@@ -78,14 +80,7 @@ impl<'a> Item<'a> {
     /// `invalid_value` when a JSON field holds an array or an object.
     pub fn string(&self, field: &str) -> Result<Option<Cow<'_, str>>, NormalizeError> {
         let found = match self {
-            Item::Csv {
-                columns,
-                text,
-                ends,
-            } => columns.iter().position(|c| c == field).and_then(|i| {
-                let start = if i == 0 { 0 } else { *ends.get(i - 1)? };
-                text.get(start..*ends.get(i)?).map(Cow::Borrowed)
-            }),
+            Item::Csv { .. } => self.csv_field(field).map(Cow::Borrowed),
             Item::Line(line) => (field == "line").then_some(Cow::Borrowed(*line)),
             Item::Json(value) => match json_field(value, field) {
                 None | Some(Value::Null) => None,
@@ -147,12 +142,46 @@ impl<'a> Item<'a> {
                 _ => {}
             }
         }
+        if let Item::Csv {
+            text: Cow::Borrowed(text),
+            ..
+        } = self
+        {
+            // A row read in place: its elements borrow from the record.
+            let text: &'a str = text;
+            let mut out = Vec::new();
+            if let Some(field) = self.csv_span(field).and_then(|(s, e)| text.get(s..e)) {
+                for_each_element(field, split, |e| out.push(Cow::Borrowed(e)));
+            }
+            return Ok(out);
+        }
         let Some(text) = self.string(field)? else {
             return Ok(Vec::new());
         };
         let mut out = Vec::new();
         for_each_element(&text, split, |e| out.push(Cow::Owned(e.to_owned())));
         Ok(out)
+    }
+}
+
+impl Item<'_> {
+    /// The CSV field named `field`, empty or not; `None` for another framing or column.
+    fn csv_field(&self, field: &str) -> Option<&str> {
+        let (start, end) = self.csv_span(field)?;
+        match self {
+            Item::Csv { text, .. } => text.get(start..end),
+            _ => None,
+        }
+    }
+
+    /// Where the CSV field named `field` lies in the row's text.
+    fn csv_span(&self, field: &str) -> Option<(usize, usize)> {
+        match self {
+            Item::Csv { columns, spans, .. } => {
+                spans.get(columns.iter().position(|c| c == field)?).copied()
+            }
+            _ => None,
+        }
     }
 }
 
@@ -232,11 +261,79 @@ fn number_text(n: &serde_json_borrow::Number) -> String {
 fn parse_csv<'a>(
     columns: &'a [String],
     delimiter: char,
-    payload: &[u8],
+    payload: &'a [u8],
 ) -> Result<Item<'a>, NormalizeError> {
     let delimiter = u8::try_from(delimiter).map_err(|_| {
         NormalizeError::new(ErrorKind::SchemaMismatch, "CSV delimiter is not one byte")
     })?;
+    if let Some(item) = read_in_place(columns, delimiter, payload) {
+        return Ok(item);
+    }
+    parse_csv_unquoting(columns, delimiter, payload)
+}
+
+/// Reads a row whose fields need no unquoting where it lies, borrowing every field from the
+/// record: each field is either plain (no quote, delimiter or line break) or quoted without a
+/// doubled quote inside and followed directly by a delimiter, a line break or the end. Returns
+/// `None` for every other row, and for any row [`parse_csv_unquoting`] would refuse, which then
+/// reads it and says why; the two agree on every row this accepts (property test).
+fn read_in_place<'a>(columns: &'a [String], delimiter: u8, payload: &'a [u8]) -> Option<Item<'a>> {
+    if matches!(delimiter, b'"' | b'\r' | b'\n')
+        || matches!(payload.first(), None | Some(b'\r' | b'\n'))
+    {
+        return None;
+    }
+    let mut spans = Vec::with_capacity(columns.len());
+    let mut at = 0;
+    let row_end = loop {
+        let (span, next) = if payload.get(at) == Some(&b'"') {
+            let close = at + 1 + memchr::memchr(b'"', &payload[at + 1..])?;
+            ((at + 1, close), close + 1)
+        } else {
+            let stop = memchr::memchr3(delimiter, b'\r', b'\n', &payload[at..])
+                .map_or(payload.len(), |i| at + i);
+            if memchr::memchr(b'"', &payload[at..stop]).is_some() {
+                return None;
+            }
+            ((at, stop), stop)
+        };
+        spans.push(span);
+        match payload.get(next) {
+            None => break next,
+            Some(b'\r' | b'\n') => break next,
+            Some(&b) if b == delimiter => at = next + 1,
+            Some(_) => return None,
+        }
+    };
+    if spans.len() != columns.len()
+        || payload[row_end..]
+            .iter()
+            .any(|b| *b != b'\r' && *b != b'\n')
+    {
+        return None;
+    }
+    // Each field must be UTF-8 on its own: the record is, and every field starts and ends on a
+    // character boundary.
+    let text = std::str::from_utf8(payload).ok()?;
+    if spans
+        .iter()
+        .any(|&(start, end)| !text.is_char_boundary(start) || !text.is_char_boundary(end))
+    {
+        return None;
+    }
+    Some(Item::Csv {
+        columns,
+        text: Cow::Borrowed(text),
+        spans,
+    })
+}
+
+/// Reads any row with `csv_core`, unquoting its fields into a new string.
+fn parse_csv_unquoting<'a>(
+    columns: &'a [String],
+    delimiter: u8,
+    payload: &[u8],
+) -> Result<Item<'a>, NormalizeError> {
     // Unquoting never makes a field longer, so the payload's length is always room enough.
     let mut out = vec![0u8; payload.len()];
     let mut ends = vec![0usize; columns.len()];
@@ -278,10 +375,14 @@ fn parse_csv<'a>(
             i + 1
         )));
     }
+    let spans = ends
+        .iter()
+        .scan(0, |start, &end| Some((std::mem::replace(start, end), end)))
+        .collect();
     Ok(Item::Csv {
         columns,
-        text,
-        ends,
+        text: Cow::Owned(text),
+        spans,
     })
 }
 
@@ -380,12 +481,15 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The row reader agrees with the `csv` crate (flexible rows, no headers) on any input
-        /// built from the bytes that matter to CSV.
+        /// The row reader (in place or unquoting) agrees with the `csv` crate (flexible rows, no
+        /// headers) on random bytes that matter to CSV and on rows of plain and quoted fields.
         #[test]
         fn csv_rows_read_as_the_csv_crate_reads_them(
-            bytes in proptest::collection::vec(
-                proptest::sample::select(b"a,\"\r\n \xc3\xa9\xff".to_vec()), 0..24)
+            bytes in proptest::prop_oneof![
+                proptest::collection::vec(
+                    proptest::sample::select(b"a,\"\r\n \xc3\xa9\xff".to_vec()), 0..24),
+                csv_rows(),
+            ]
         ) {
             let spec = csv_spec();
             let mut oracle = csv::ReaderBuilder::new()
@@ -418,6 +522,126 @@ mod tests {
                     expected,
                     ours.map(|_| "a row")
                 ),
+            }
+        }
+    }
+
+    /// The fields of a CSV item, column by column.
+    fn csv_fields(item: &Item<'_>) -> Vec<String> {
+        ["id", "url", "tags"]
+            .iter()
+            .map(|c| item.csv_field(c).unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn rows_without_escapes_are_read_in_place() {
+        let spec = csv_spec();
+        for (row, want) in [
+            (
+                &b"\"3276581\",\"http://a.example/x.sh\",\"elf,mozi\"\r\n"[..],
+                ["3276581", "http://a.example/x.sh", "elf,mozi"],
+            ),
+            (b"1,http://a.example/,", ["1", "http://a.example/", ""]),
+            (b"1,\"a\nb\",\"\"\n\n", ["1", "a\nb", ""]),
+            ("1,é,\"ü\"".as_bytes(), ["1", "é", "ü"]),
+        ] {
+            let item = Item::parse(&spec, "csv_row", row).unwrap();
+            assert!(
+                matches!(
+                    &item,
+                    Item::Csv {
+                        text: Cow::Borrowed(_),
+                        ..
+                    }
+                ),
+                "{row:?}"
+            );
+            assert_eq!(csv_fields(&item), want, "{row:?}");
+        }
+        // Doubled quotes and text after a closing quote are unquoted by csv_core.
+        for row in [
+            &b"1,\"q\"\"x\",t"[..],
+            b"1,\"a\"b,t",
+            b"1,a\"b,t",
+            b"\n1,a,t",
+        ] {
+            let item = Item::parse(&spec, "csv_row", row).unwrap();
+            assert!(
+                matches!(
+                    &item,
+                    Item::Csv {
+                        text: Cow::Owned(_),
+                        ..
+                    }
+                ),
+                "{row:?}"
+            );
+        }
+    }
+
+    /// CSV rows of plain and quoted fields with the bytes that matter to CSV mixed in.
+    fn csv_rows() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let field = (
+            any::<bool>(),
+            prop::collection::vec(
+                prop_oneof![
+                    12 => Just(&b"a"[..]),
+                    2 => Just("é".as_bytes()),
+                    1 => prop::sample::select(vec![
+                        &b","[..], b"\"", b"\r", b"\n", b" ", b"\xc3", b"\xa9", b"\xff", b";",
+                    ]),
+                ],
+                0..8,
+            )
+            .prop_map(|pieces| pieces.concat()),
+        );
+        let terminator = prop::sample::select(vec![&b""[..], b"\n", b"\r\n", b"\n\nx"]);
+        (prop::collection::vec(field, 2..5), terminator).prop_map(|(fields, terminator)| {
+            let mut row = Vec::new();
+            for (i, (quoted, bytes)) in fields.iter().enumerate() {
+                if i > 0 {
+                    row.push(b',');
+                }
+                if *quoted {
+                    row.push(b'"');
+                }
+                row.extend_from_slice(bytes);
+                if *quoted {
+                    row.push(b'"');
+                }
+            }
+            row.extend_from_slice(terminator);
+            row
+        })
+    }
+
+    /// The property below is only worth something if many rows are read in place.
+    #[test]
+    fn csv_rows_are_often_read_in_place() {
+        use proptest::strategy::{Strategy, ValueTree};
+        let columns: Vec<String> = ["id", "url", "tags"].map(String::from).to_vec();
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let rows = csv_rows();
+        let in_place = (0..2000)
+            .filter(|_| {
+                let row = rows.new_tree(&mut runner).unwrap().current();
+                read_in_place(&columns, b',', &row).is_some()
+            })
+            .count();
+        assert!(in_place >= 100, "{in_place} of 2000 read in place");
+    }
+
+    proptest::proptest! {
+        /// Reading a row in place and unquoting it agree on every row read in place.
+        #[test]
+        fn rows_read_in_place_read_as_unquoted(row in csv_rows()) {
+            let columns: Vec<String> = ["id", "url", "tags"].map(String::from).to_vec();
+            if let Some(item) = read_in_place(&columns, b',', &row) {
+                let unquoted = parse_csv_unquoting(&columns, b',', &row);
+                proptest::prop_assert!(unquoted.is_ok(), "{:?}: {:?}", row, unquoted);
+                proptest::prop_assert_eq!(csv_fields(&item), csv_fields(&unquoted.unwrap()));
             }
         }
     }
