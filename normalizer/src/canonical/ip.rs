@@ -231,6 +231,30 @@ pub fn non_public(net: IpNet) -> Option<(&'static str, &'static str)> {
     })
 }
 
+/// The canonical text of an address: what its `Display` writes. IPv4 addresses, the most
+/// common indicator, are written digit by digit without the formatting machinery.
+pub fn address_text(addr: IpAddr) -> String {
+    match addr {
+        IpAddr::V4(v4) => {
+            let mut out = String::with_capacity(15);
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                if octet >= 100 {
+                    out.push(char::from(b'0' + octet / 100));
+                }
+                if octet >= 10 {
+                    out.push(char::from(b'0' + octet / 10 % 10));
+                }
+                out.push(char::from(b'0' + octet % 10));
+            }
+            out
+        }
+        IpAddr::V6(_) => addr.to_string(),
+    }
+}
+
 /// Checks that `addr` is public, or returns its flag when non-public addresses are kept.
 ///
 /// # Errors
@@ -371,6 +395,15 @@ pub(crate) fn truncate(value: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn address_text_is_display(bits in proptest::num::u32::ANY, octet in 0u8..=255) {
+            for v4 in [Ipv4Addr::from(bits), Ipv4Addr::new(octet, 0, octet, 100)] {
+                proptest::prop_assert_eq!(address_text(IpAddr::V4(v4)), v4.to_string());
+            }
+        }
+    }
 
     #[test]
     fn canonical_forms() {

@@ -203,7 +203,7 @@ pub fn canonicalize_with(
         Ok(Canonical {
             port: parsed.port,
             flags: flag.into_iter().collect(),
-            ..Canonical::plain(family, parsed.addr.to_string())
+            ..Canonical::plain(family, ip::address_text(parsed.addr))
         })
     };
     let net = |want: Want| -> Result<Canonical, NormalizeError> {
