@@ -622,6 +622,10 @@ mod broker {
         /// Output topic of `copy`.
         #[arg(long, default_value = "bench.copy")]
         copy_to: String,
+        /// `copy` gives every copy a key (a hash of its bytes, as the stage keys indicators by
+        /// id), so the copies spread over every partition as the stage's outputs do.
+        #[arg(long)]
+        keyed: bool,
     }
 
     /// Broker actions.
@@ -692,8 +696,12 @@ mod broker {
         producer: &ThreadedProducer<DefaultProducerContext>,
         topic: &str,
         payload: &[u8],
+        key: Option<&[u8]>,
     ) -> anyhow::Result<()> {
-        let mut record = BaseRecord::<(), [u8]>::to(topic).payload(payload);
+        let mut record = BaseRecord::<[u8], [u8]>::to(topic).payload(payload);
+        if let Some(key) = key {
+            record = record.key(key);
+        }
         loop {
             match producer.send(record) {
                 Ok(()) => return Ok(()),
@@ -712,7 +720,7 @@ mod broker {
         let producer = producer(&args.bootstrap)?;
         let started = Instant::now();
         for r in &inputs {
-            send(&producer, &args.topic, r)?;
+            send(&producer, &args.topic, r, None)?;
         }
         producer
             .flush(Duration::from_secs(600))
@@ -758,7 +766,12 @@ mod broker {
             let payload = m.payload().unwrap_or_default();
             bytes += payload.len();
             if let Some(p) = copy {
-                send(p, &args.copy_to, payload)?;
+                let key = args.keyed.then(|| {
+                    let mut h = std::hash::DefaultHasher::new();
+                    std::hash::Hasher::write(&mut h, payload);
+                    format!("{:016x}", std::hash::Hasher::finish(&h))
+                });
+                send(p, &args.copy_to, payload, key.as_deref().map(str::as_bytes))?;
             }
             seen += 1;
         }
