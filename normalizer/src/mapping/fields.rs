@@ -22,6 +22,10 @@ use serde_json_borrow::Value;
 
 use crate::error::{ErrorKind, NormalizeError};
 
+/// The elements of a list field. Lists are short (a tag or two, one malware family), so up to
+/// two elements are held without an allocation.
+pub type List<'a> = smallvec::SmallVec<[Cow<'a, str>; 2]>;
+
 /// One framed item, parsed according to its framing.
 #[derive(Debug)]
 pub enum Item<'a> {
@@ -103,15 +107,11 @@ impl<'a> Item<'a> {
     ///
     /// # Errors
     /// `invalid_value` when a JSON array holds arrays or objects.
-    pub fn list(
-        &self,
-        field: &str,
-        split: Option<&str>,
-    ) -> Result<Vec<Cow<'a, str>>, NormalizeError> {
+    pub fn list(&self, field: &str, split: Option<&str>) -> Result<List<'a>, NormalizeError> {
         if let Item::Json(value) = self {
             match json_field(value, field) {
                 Some(Value::Array(elements)) => {
-                    let mut out = Vec::with_capacity(elements.len());
+                    let mut out = List::with_capacity(elements.len());
                     for element in elements {
                         let text = match element {
                             Value::Null => continue,
@@ -135,7 +135,7 @@ impl<'a> Item<'a> {
                 }
                 // A string without escapes: its elements borrow from the record.
                 Some(Value::Str(Cow::Borrowed(text))) => {
-                    let mut out = Vec::new();
+                    let mut out = List::new();
                     for_each_element(text, split, |e| out.push(Cow::Borrowed(e)));
                     return Ok(out);
                 }
@@ -149,16 +149,16 @@ impl<'a> Item<'a> {
         {
             // A row read in place: its elements borrow from the record.
             let text: &'a str = text;
-            let mut out = Vec::new();
+            let mut out = List::new();
             if let Some(field) = self.csv_span(field).and_then(|(s, e)| text.get(s..e)) {
                 for_each_element(field, split, |e| out.push(Cow::Borrowed(e)));
             }
             return Ok(out);
         }
         let Some(text) = self.string(field)? else {
-            return Ok(Vec::new());
+            return Ok(List::new());
         };
-        let mut out = Vec::new();
+        let mut out = List::new();
         for_each_element(&text, split, |e| out.push(Cow::Owned(e.to_owned())));
         Ok(out)
     }
@@ -446,7 +446,10 @@ mod tests {
         let spec = csv_spec();
         let item = Item::parse(&spec, "csv_row", br#""1","http://a.example/","x, y,,z""#).unwrap();
         assert_eq!(item.string("url").unwrap().unwrap(), "http://a.example/");
-        assert_eq!(item.list("tags", Some(",")).unwrap(), ["x", "y", "z"]);
+        assert_eq!(
+            item.list("tags", Some(",")).unwrap().as_slice(),
+            ["x", "y", "z"]
+        );
         assert_eq!(item.string("nope").unwrap(), None);
     }
 
@@ -692,7 +695,7 @@ mod tests {
         assert_eq!(item.string("p2").unwrap().unwrap(), "443");
         assert_eq!(item.string("h").unwrap(), None);
         assert_eq!(item.string("e").unwrap(), None);
-        assert_eq!(item.list("/a/b", None).unwrap(), ["x", "1"]);
+        assert_eq!(item.list("/a/b", None).unwrap().as_slice(), ["x", "1"]);
         assert_eq!(item.string("a").unwrap_err().kind, ErrorKind::InvalidValue);
         let err = Item::parse(&spec, "json_value", b"{\"broken\":").unwrap_err();
         assert_eq!(err.kind, ErrorKind::Unparseable);
@@ -708,17 +711,17 @@ mod tests {
             "t":"a, b ,,c"}"#;
         let item = Item::parse(&spec, "json_value", body).unwrap();
         let list = item.list("l", None).unwrap();
-        assert_eq!(list, ["Emotet", "ab", "7", "true"]);
+        assert_eq!(list.as_slice(), ["Emotet", "ab", "7", "true"]);
         assert!(matches!(list[0], Cow::Borrowed(_)));
         assert!(matches!(list[1], Cow::Owned(_)));
         let one = item.list("s", None).unwrap();
-        assert_eq!(one, ["QakBot"]);
+        assert_eq!(one.as_slice(), ["QakBot"]);
         assert!(matches!(one[0], Cow::Borrowed(_)));
-        assert_eq!(item.list("s", Some("")).unwrap(), ["QakBot"]);
+        assert_eq!(item.list("s", Some("")).unwrap().as_slice(), ["QakBot"]);
         assert!(item.list("e", None).unwrap().is_empty());
         assert!(item.list("missing", None).unwrap().is_empty());
         let split = item.list("t", Some(",")).unwrap();
-        assert_eq!(split, ["a", "b", "c"]);
+        assert_eq!(split.as_slice(), ["a", "b", "c"]);
         assert!(split.iter().all(|e| matches!(e, Cow::Borrowed(_))));
     }
 

@@ -25,7 +25,7 @@ use crate::canonical::{self, ip::parse_port, CanonicalOptions};
 use crate::error::{ErrorKind, NormalizeError};
 use crate::identity::indicator_id;
 use crate::{Normalized, Origin};
-use fields::Item;
+use fields::{Item, List};
 
 /// Indicator status: the source still reports it and it has not expired.
 pub const STATUS_ACTIVE: &str = "active";
@@ -68,14 +68,14 @@ pub struct Mapped<'a> {
     last_seen_ms: Option<i64>,
     confidence: Option<i32>,
     tlp: &'a str,
-    tags: Vec<Cow<'a, str>>,
-    threat_types: Vec<Cow<'a, str>>,
-    malware_families: Vec<Cow<'a, str>>,
+    tags: List<'a>,
+    threat_types: List<'a>,
+    malware_families: List<'a>,
     fetch_id: &'a str,
     origin: &'a Origin,
     normalized_at_ms: i64,
     valid_until_ms: Option<i64>,
-    references: Vec<Cow<'a, str>>,
+    references: List<'a>,
     status: &'static str,
 }
 
@@ -275,10 +275,10 @@ fn list<'a>(
     item: &Item<'a>,
     spec: Option<&ListField>,
     constants: &'a [String],
-) -> Result<Vec<Cow<'a, str>>, NormalizeError> {
+) -> Result<List<'a>, NormalizeError> {
     let mut out = match spec {
         Some(l) => item.list(&l.field, l.split.as_deref())?,
-        None => Vec::new(),
+        None => List::new(),
     };
     out.extend(constants.iter().map(|c| Cow::Borrowed(c.as_str())));
     // Lists are short: a linear scan is cheaper than hashing, and removing in place keeps the
