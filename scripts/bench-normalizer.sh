@@ -51,6 +51,8 @@ trap "exit 130" INT TERM
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 now() { date +%s.%N; }
+# CPU seconds a process has used (user + system).
+cpu_secs() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 
 # 1.-2. A broker with the raw records. Every measurement gets a fresh one: Tansu's SQLite storage
 # slows down as its database grows (with ~600k records stored it spent its time in SQLite table
@@ -134,6 +136,7 @@ for procs in ${PROCS:-1 2}; do
     group="bench-normalizer-$procs-$inflight-$$"
     label="normalizer x$procs (max_batches_in_flight $inflight)"
     ports=()
+    broker_cpu_before="$(cpu_secs "$TANSU_PID")"
     started="$(now)"
     for i in $(seq 1 "$procs"); do
         ops_port="$(free_port)"
@@ -191,6 +194,8 @@ EOF
     # on Tansu, with its JoinGroup and SyncGroup delays) and the first batch.
     flowing="$(python3 -c "print(f'{($RECORDS - $first_done) / max($finished - $first, 1e-9):.0f}')")"
     echo "$label: $RECORDS records in $secs s from process start: $rate records/s; $flowing records/s from the first acknowledged batch"
+    broker_cpu="$(python3 -c "print(f'{$(cpu_secs "$TANSU_PID") - $broker_cpu_before:.1f}')")"
+    echo "$label: the broker used $broker_cpu s of CPU in those $secs s"
 
     # The committed offsets follow within the auto-commit interval (1 s).
     lag=-1

@@ -38,6 +38,12 @@ cargo fmt --all --check
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "cargo check of the fuzz crates (their own workspaces: normalizer/fuzz, fetchers/fuzz)"
+# Only scripts/fuzz.sh builds them for fuzzing; this keeps them compiling with the code they
+# fuzz.
+cargo check --manifest-path normalizer/fuzz/Cargo.toml --bins --locked
+cargo check --manifest-path fetchers/fuzz/Cargo.toml --bins --locked
+
 step "OASIS Python tools (stix2-validator, medallion, taxii2-client), installed when missing"
 bash scripts/python-tools.sh
 

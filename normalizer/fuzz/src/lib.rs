@@ -150,7 +150,7 @@ pub fn map_record(framing: &str, data: &[u8]) {
         let direct = codec().encode_indicator(&view).expect("encodes");
         let owned = codec().encode(&indicator).expect("encodes");
         assert_eq!(direct, owned, "encode_indicator differs from encode");
-    }
+    };
 }
 
 /// Canonicalizes `value` as `type_name`; when that succeeds, canonicalizing the result again
