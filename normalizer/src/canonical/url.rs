@@ -15,6 +15,10 @@
 //! Only `http`, `https` and `ftp` URLs with a host are indicators; anything else is an invalid
 //! value. A host that is a private or reserved IP address is treated like such an address
 //! (see [`super::ip::non_public`]).
+//!
+//! Most feed URLs are already in this form; `as_written` recognizes them without running the
+//! parser, and [`canonical_url_parsed`] (always the parser) is what the shortcut is tested
+//! against.
 
 use std::borrow::Cow;
 use std::net::Ipv4Addr;
