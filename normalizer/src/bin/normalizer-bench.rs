@@ -31,7 +31,7 @@ use iocflow_normalizer::{consumer, normalize_parts, Catalog, Origin};
 use iocflow_schemas::codec;
 use rdkafka::message::{OwnedMessage, Timestamp};
 
-/// The stage binary's allocator (mimalloc), counting only while [`counting::on`] says so.
+/// The stage binary's allocator (mimalloc), counting only while switched on ([`counting::set`]).
 #[global_allocator]
 static GLOBAL: counting::Counting = counting::Counting;
 
