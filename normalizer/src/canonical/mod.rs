@@ -181,15 +181,7 @@ pub fn canonicalize_with(
     value: &str,
     options: &CanonicalOptions,
 ) -> Result<Canonical, NormalizeError> {
-    if value.len() > MAX_VALUE_BYTES {
-        return Err(NormalizeError::new(
-            ErrorKind::TooLarge,
-            format!(
-                "value is {} bytes, the limit is {MAX_VALUE_BYTES}",
-                value.len()
-            ),
-        ));
-    }
+    within_limit("value", value)?;
     let value = refang::refang(value);
     let value = value.as_ref();
     let keep = options.keep_non_public;
@@ -266,16 +258,22 @@ pub fn canonicalize_with(
     }?;
     // Canonical forms can be longer than what they came from (a URL's percent-encoding triples
     // every byte it escapes); one over the limit would be refused when canonicalized again.
-    if canonical.value.len() > MAX_VALUE_BYTES {
+    within_limit("canonical value", &canonical.value)?;
+    Ok(canonical)
+}
+
+/// `too_large` when `value` (named `what` in the message) is over [`MAX_VALUE_BYTES`].
+fn within_limit(what: &str, value: &str) -> Result<(), NormalizeError> {
+    if value.len() > MAX_VALUE_BYTES {
         return Err(NormalizeError::new(
             ErrorKind::TooLarge,
             format!(
-                "canonical value is {} bytes, the limit is {MAX_VALUE_BYTES}",
-                canonical.value.len()
+                "{what} is {} bytes, the limit is {MAX_VALUE_BYTES}",
+                value.len()
             ),
         ));
     }
-    Ok(canonical)
+    Ok(())
 }
 
 #[cfg(test)]
